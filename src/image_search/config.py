@@ -1,0 +1,84 @@
+"""Settings: one class, read from the environment (prefix ``IMAGE_SEARCH_``, nested with ``__``)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "image-search"
+
+
+class Settings(BaseSettings):
+    """All runtime settings of image-search.
+
+    Every field can be set as an environment variable named ``IMAGE_SEARCH_<FIELD>``
+    (for example ``IMAGE_SEARCH_DATA_DIR=/srv/photos-index``).
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="IMAGE_SEARCH_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Folder for the database, thumbnails, face crops and the model cache.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default: SQLite file image-search.db in the data dir.",
+    )
+    models_dir: Path | None = Field(
+        default=None,
+        description="Folder searched for model weights before any download (offline installs).",
+    )
+    model_pack: str = Field(
+        default="yunet-dlib",
+        description="Face model pack: yunet-dlib, yunet-sface, buffalo_l or mobilefacenet.",
+    )
+    workers: int = Field(
+        default_factory=lambda: max(1, min(os.cpu_count() or 1, 8)),
+        description="Worker processes for face detection and embedding (one per core).",
+    )
+    batch_size: int = Field(
+        default=8, ge=1, description="Assets claimed and committed together by the pipeline."
+    )
+    max_attempts: int = Field(
+        default=3, ge=1, description="Attempts before a failing asset is left failed."
+    )
+    working_size: int = Field(
+        default=2048,
+        ge=320,
+        description="Longest side (px) images are decoded at for face detection and embedding.",
+    )
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to SQLite in the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'image-search.db'}"
+
+    @property
+    def thumbnails_dir(self) -> Path:
+        return self.data_dir / "thumbnails"
+
+    @property
+    def face_crops_dir(self) -> Path:
+        return self.data_dir / "faces"
+
+    @property
+    def model_cache_dir(self) -> Path:
+        return self.data_dir / "models"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Evaluation on folder-per-person datasets: verification, clustering, detection rate."""

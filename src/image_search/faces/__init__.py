@@ -1,0 +1,1 @@
+"""Faces domain: detections, quality, embeddings storage, clustering."""

@@ -1,0 +1,1 @@
+"""The durable indexing pipeline and its worker pool."""

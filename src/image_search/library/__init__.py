@@ -1,0 +1,1 @@
+"""Library domain: assets, scanning, hashing, metadata, media decoding and thumbnails."""

@@ -1,0 +1,1 @@
+"""Model packs: face detectors, embedders, their weights and downloads."""

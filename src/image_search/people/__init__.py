@@ -1,0 +1,1 @@
+"""People domain: named persons (assignment and suggestions come with issue 3)."""
