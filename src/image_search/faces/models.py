@@ -35,9 +35,7 @@ class Face(Base, TimestampMixin):
     embedding: Mapped[bytes] = mapped_column(LargeBinary)  # float32 little-endian, L2-normalised
     embedding_dim: Mapped[int] = mapped_column(Integer)
     video_timestamp: Mapped[float | None] = mapped_column(Float)  # seconds, video faces only
-    cluster_id: Mapped[int | None] = mapped_column(
-        ForeignKey("clusters.id", ondelete="SET NULL")
-    )
+    cluster_id: Mapped[int | None] = mapped_column(ForeignKey("clusters.id", ondelete="SET NULL"))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
     crop_path: Mapped[str | None] = mapped_column(String(255))  # relative to the data dir
 

@@ -1,0 +1,192 @@
+"""The ``image-search`` command line, over the same services the API uses."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from image_search.cli_progress import RichReporter
+from image_search.config import Settings, get_settings
+from image_search.errors import ImageSearchError
+from image_search.jobs.service import IndexService, LibraryStatus, failed_count
+
+app = typer.Typer(
+    help="image-search: index photo folders, find and cluster the faces in them.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+
+def _settings(pack: str | None = None, workers: int | None = None) -> Settings:
+    settings = get_settings()
+    updates: dict[str, object] = {}
+    if pack:
+        updates["model_pack"] = pack
+    if workers:
+        updates["workers"] = workers
+    return settings.model_copy(update=updates) if updates else settings
+
+
+def _fail(exc: ImageSearchError) -> None:
+    errors.print(f"[red]error:[/red] {exc.message}")
+    raise typer.Exit(2)
+
+
+PackOption = Annotated[
+    str | None, typer.Option("--pack", help="Model pack (default: IMAGE_SEARCH_MODEL_PACK).")
+]
+
+
+@app.command()
+def index(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Folders to index (nested folders included).")
+    ],
+    pack: PackOption = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default: cores).")] = None,
+) -> None:
+    """Scan, hash, detect and embed faces, cluster them; print a summary."""
+    settings = _settings(pack, workers)
+    try:
+        with RichReporter(console) as reporter:
+            summary = IndexService(settings, reporter).index(paths)
+    except ImageSearchError as exc:
+        _fail(exc)
+        return
+    scan, pipe, clusters = summary.scan, summary.pipeline, summary.clustering
+    console.print(
+        f"Scanned {scan.seen} files: {scan.new} new, {scan.changed} changed, "
+        f"{scan.unchanged} unchanged, {scan.moved} moved, {scan.missing} missing."
+    )
+    console.print(
+        f"Processed {pipe.processed} images ({pipe.failed} failed), found {pipe.faces} faces; "
+        f"clustering: {clusters.new_clusters} new clusters, {clusters.attached} faces joined "
+        f"existing ones."
+    )
+    _print_status(summary.status, settings.data_dir)
+
+
+@app.command()
+def status() -> None:
+    """Assets by kind and status, faces, clusters and failures."""
+    settings = _settings()
+    try:
+        _print_status(IndexService(settings).status(), settings.data_dir)
+    except ImageSearchError as exc:
+        _fail(exc)
+
+
+def _print_status(status: LibraryStatus, data_dir: Path) -> None:
+    table = Table(title="Library", show_edge=False)
+    table.add_column("kind")
+    for name in ("pending", "done", "failed", "missing"):
+        table.add_column(name, justify="right")
+    for kind, counts in sorted(status.assets_by_status.items()):
+        table.add_row(
+            kind, *(str(counts.get(s, 0)) for s in ("pending", "done", "failed", "missing"))
+        )
+    console.print(table)
+    videos_waiting = status.assets_by_status.get("video", {}).get("pending", 0)
+    if videos_waiting:
+        console.print(
+            f"{videos_waiting} videos are registered; video faces come in a later version."
+        )
+    console.print(
+        f"Faces: {status.faces}; clusters: {status.clusters} "
+        f"({status.clustered_faces} faces clustered). Data dir: {data_dir}"
+    )
+    if status.failures:
+        console.print(
+            f"[yellow]{failed_count(status)} failed[/yellow] (image-search retry-failed):"
+        )
+        for failure in status.failures[:50]:
+            console.print(f"  {failure.path} [{failure.stage}] {failure.error}")
+        if len(status.failures) > 50:
+            console.print(f"  ... and {len(status.failures) - 50} more")
+
+
+@app.command()
+def clusters(
+    recluster: Annotated[
+        bool, typer.Option(help="Discard unnamed clusters, cluster again.")
+    ] = False,
+    limit: Annotated[int, typer.Option(help="Clusters to list.")] = 20,
+    pack: PackOption = None,
+) -> None:
+    """List clusters, largest first, with sample files."""
+    from image_search.db.engine import session_scope
+    from image_search.faces.repository import FaceRepository
+
+    settings = _settings(pack)
+    try:
+        service = IndexService(settings)
+        if recluster:
+            report = service.cluster(full=True)
+            console.print(
+                f"Reclustered: {report.clusters} clusters, {report.unclustered} faces left out."
+            )
+        with session_scope(service.factory) as session:
+            repository = FaceRepository(session)
+            sizes = repository.cluster_sizes(settings.model_pack)
+            console.print(f"{len(sizes)} clusters ({settings.model_pack})")
+            for cluster_id, count in sizes[:limit]:
+                samples = ", ".join(
+                    Path(p).name for _, p in repository.cluster_samples(cluster_id, 3)
+                )
+                console.print(f"  cluster {cluster_id}: {count} faces  e.g. {samples}")
+    except ImageSearchError as exc:
+        _fail(exc)
+
+
+@app.command("retry-failed")
+def retry_failed(pack: PackOption = None) -> None:
+    """Try every failed asset again."""
+    settings = _settings(pack)
+    try:
+        with RichReporter(console) as reporter:
+            queued, pipe = IndexService(settings, reporter).retry_failed()
+    except ImageSearchError as exc:
+        _fail(exc)
+        return
+    console.print(
+        f"{queued} failed assets tried again: {pipe.processed} processed, "
+        f"{pipe.failed} failed again, {pipe.faces} faces."
+    )
+
+
+@app.command("eval")
+def evaluate(
+    dataset: Annotated[Path, typer.Argument(help="Folder of <person>/<image> files.")],
+    pairs: Annotated[Path | None, typer.Option(help="LFW-format pairs.txt.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    pack: PackOption = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
+) -> None:
+    """Verification accuracy, clustering scores and faces per image on a labelled dataset."""
+    from image_search.evaluation.report import render_text
+    from image_search.evaluation.runner import evaluate as run_evaluation
+
+    settings = _settings(pack, workers)
+    try:
+        if as_json:
+            result = run_evaluation(dataset, settings, pairs)
+            json.dump(result, sys.stdout)
+            sys.stdout.write("\n")
+        else:
+            with RichReporter(console) as reporter:
+                result = run_evaluation(dataset, settings, pairs, reporter)
+            console.print(render_text(result))
+    except ImageSearchError as exc:
+        _fail(exc)
+
+
+if __name__ == "__main__":
+    app()

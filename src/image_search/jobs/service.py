@@ -1,0 +1,134 @@
+"""Index orchestration (scan -> face pipeline -> clustering) and the library status summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from image_search.config import Settings
+from image_search.db.engine import make_engine, make_session_factory, session_scope
+from image_search.db.migrate import upgrade_to_head
+from image_search.errors import InvalidInputError
+from image_search.faces.models import Cluster, Face
+from image_search.faces.service import ClusterReport, ClusterService
+from image_search.jobs.pipeline import FacePipeline, PipelineReport
+from image_search.jobs.progress import ProgressReporter
+from image_search.library.models import Asset, AssetStatus
+from image_search.library.repository import AssetRepository
+from image_search.library.service import ScanReport, ScanService
+
+
+def open_database(settings: Settings) -> sessionmaker[Session]:
+    """Engine + migrations to the newest schema + session factory."""
+    engine = make_engine(settings.resolved_database_url)
+    upgrade_to_head(engine)
+    return make_session_factory(engine)
+
+
+@dataclass(slots=True)
+class Failure:
+    path: str
+    stage: str | None
+    error: str | None
+    attempts: int
+
+
+@dataclass(slots=True)
+class LibraryStatus:
+    assets_by_status: dict[str, dict[str, int]]  # kind -> status -> count
+    assets_by_stage: dict[str, int]
+    faces: int
+    clusters: int
+    clustered_faces: int
+    failures: list[Failure] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class IndexSummary:
+    scan: ScanReport
+    pipeline: PipelineReport
+    clustering: ClusterReport
+    status: LibraryStatus
+
+
+class IndexService:
+    def __init__(self, settings: Settings, reporter: ProgressReporter | None = None) -> None:
+        self.settings = settings
+        self.reporter = reporter
+        self.factory = open_database(settings)
+
+    def index(self, roots: list[Path]) -> IndexSummary:
+        """Scan ``roots``, run the face pipeline until no work is left, update clusters.
+
+        Raises ``InvalidInputError`` when a root is not an existing folder.
+        """
+        for root in roots:
+            if not root.is_dir():
+                raise InvalidInputError(f"{root} is not a folder")
+        session = self.factory()
+        try:
+            scan = ScanService(
+                session, session.commit, exclude=(self.settings.data_dir,), reporter=self.reporter
+            ).scan([r.resolve() for r in roots])
+            session.commit()
+        finally:
+            session.close()
+        pipeline = FacePipeline(self.factory, self.settings, self.reporter).run()
+        clustering = self.cluster()
+        return IndexSummary(scan, pipeline, clustering, self.status())
+
+    def cluster(self, full: bool = False) -> ClusterReport:
+        with session_scope(self.factory) as session:
+            return ClusterService(session).update_clusters(self.settings.model_pack, full=full)
+
+    def retry_failed(self) -> tuple[int, PipelineReport]:
+        """Put failed assets back to work and process them; returns (queued, pipeline report)."""
+        with session_scope(self.factory) as session:
+            queued = AssetRepository(session).reset_failed()
+        session = self.factory()
+        try:
+            ScanService(session, session.commit, reporter=self.reporter).hash_discovered(
+                ScanReport()
+            )
+        finally:
+            session.close()
+        report = FacePipeline(self.factory, self.settings, self.reporter).run()
+        self.cluster()
+        return queued, report
+
+    def status(self) -> LibraryStatus:
+        with session_scope(self.factory) as session:
+            assets = AssetRepository(session)
+            by_status: dict[str, dict[str, int]] = {}
+            for (kind, status), count in assets.counts_by_status().items():
+                by_status.setdefault(kind, {})[status] = count
+            return LibraryStatus(
+                assets_by_status=by_status,
+                assets_by_stage=assets.counts_by_stage(),
+                faces=session.scalar(select(func.count(Face.id))) or 0,
+                clusters=session.scalar(select(func.count(Cluster.id))) or 0,
+                clustered_faces=session.scalar(
+                    select(func.count(Face.id)).where(Face.cluster_id.is_not(None))
+                )
+                or 0,
+                failures=[
+                    Failure(a.path, a.error_stage, a.error, a.attempts) for a in assets.failed()
+                ],
+            )
+
+
+def failed_count(status: LibraryStatus) -> int:
+    return sum(kinds.get(AssetStatus.FAILED, 0) for kinds in status.assets_by_status.values())
+
+
+__all__ = [
+    "Asset",
+    "IndexService",
+    "IndexSummary",
+    "LibraryStatus",
+    "failed_count",
+    "open_database",
+]
