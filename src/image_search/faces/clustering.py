@@ -150,7 +150,12 @@ def hdbscan_clusters(embeddings: np.ndarray, max_distance: float, min_size: int)
         metric="euclidean",
         copy=True,
     )
-    labels = model.fit_predict(embeddings.astype(np.float64))
+    try:
+        labels = model.fit_predict(embeddings.astype(np.float64))
+    except TypeError:
+        # scikit-learn's epsilon search fails when epsilon exceeds the whole tree's height:
+        # every face is then within reach of every other, which is one cluster.
+        labels = np.zeros(n, dtype=np.int64)
     return dissolve_small(labels.astype(np.int64), min_size)
 
 

@@ -64,7 +64,7 @@ class FacePipeline:
         """Process every pending image until none is left; returns counts of this run."""
         report = PipelineReport()
         with session_scope(self.factory) as session:
-            total = AssetRepository(session).count_pending_images(self.settings.max_attempts)
+            total = AssetRepository(session).count_pending_images()
         self.reporter.start("faces", total)
         if total:
             if self.settings.workers <= 1:
@@ -76,9 +76,7 @@ class FacePipeline:
 
     def _claim(self, limit: int, in_flight: set[int]) -> list[AssetTask]:
         with session_scope(self.factory) as session:
-            assets = AssetRepository(session).claim_for_faces(
-                limit, self.settings.max_attempts, in_flight
-            )
+            assets = AssetRepository(session).claim_for_faces(limit, in_flight)
             return [AssetTask(a.id, a.path, a.content_hash or "") for a in assets]
 
     def _run_inline(self, report: PipelineReport) -> None:

@@ -54,9 +54,7 @@ class AssetRepository:
             .limit(1)
         ).first()
 
-    def claim_for_faces(
-        self, limit: int, max_attempts: int, exclude: Iterable[int]
-    ) -> Sequence[Asset]:
+    def claim_for_faces(self, limit: int, exclude: Iterable[int]) -> Sequence[Asset]:
         """Image assets whose pipeline work is not done, oldest first.
 
         SQLite has one writer, so claiming is this select; a PostgreSQL worker pool will add
@@ -70,7 +68,6 @@ class AssetRepository:
                 Asset.status == AssetStatus.PENDING,
                 Asset.stage != Stage.DISCOVERED,
                 Asset.stage != Stage.DONE,
-                Asset.attempts < max_attempts,
             )
             .order_by(Asset.id)
             .limit(limit)
@@ -79,14 +76,13 @@ class AssetRepository:
             query = query.where(Asset.id.not_in(excluded))
         return self.session.scalars(query).all()
 
-    def count_pending_images(self, max_attempts: int) -> int:
+    def count_pending_images(self) -> int:
         return (
             self.session.scalar(
                 select(func.count(Asset.id)).where(
                     Asset.kind == AssetKind.IMAGE,
                     Asset.status == AssetStatus.PENDING,
                     Asset.stage != Stage.DONE,
-                    Asset.attempts < max_attempts,
                 )
             )
             or 0
@@ -109,11 +105,16 @@ class AssetRepository:
         ).all()
 
     def reset_failed(self) -> int:
-        """Put every failed asset back in the work list with its attempts cleared."""
+        """Put every failed asset back at the start of the work list (attempts are kept)."""
         result = self.session.execute(
             update(Asset)
             .where(Asset.status == AssetStatus.FAILED)
-            .values(status=AssetStatus.PENDING, attempts=0, error=None, error_stage=None)
+            .values(
+                status=AssetStatus.PENDING,
+                stage=Stage.DISCOVERED,  # classified and hashed again: the file may have changed
+                error=None,
+                error_stage=None,
+            )
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 

@@ -89,6 +89,7 @@ class ScanService:
             asset.stage = Stage.DISCOVERED
             asset.attempts = 0
             if kind.problem:
+                asset.attempts, asset.last_attempt_at = 1, utcnow()
                 asset.status = AssetStatus.FAILED
                 asset.error, asset.error_stage = kind.problem, Stage.DISCOVERED
             else:
@@ -114,11 +115,19 @@ class ScanService:
         self.reporter.finish("hashing")
 
     def _hash_one(self, asset: Asset, report: ScanReport) -> None:
+        path = Path(asset.path)
+        digest: str | None = None
         try:
-            digest = content_hash(Path(asset.path))
+            size = path.stat().st_size
+            kind = classify_file(path, size)
+            problem = kind.problem if kind else "no longer a photo or video"
+            digest = None if problem else content_hash(path)
         except OSError as exc:
+            problem = f"cannot read file: {exc.strerror or exc}"
+        if problem is not None or digest is None:
             asset.status, asset.error_stage = AssetStatus.FAILED, Stage.HASHED
-            asset.error = f"cannot read file: {exc.strerror or exc}"
+            asset.error = problem
+            asset.attempts += 1
             asset.last_attempt_at = utcnow()
             report.unreadable += 1
             return

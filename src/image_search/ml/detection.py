@@ -31,6 +31,10 @@ class Detection:
         return Detection(self.box * factor, self.landmarks * factor, self.score)
 
 
+# Border added around an image for the second detection pass, as a fraction of its longest side.
+BORDER_FRACTION = 0.25
+
+
 class YuNetDetector:
     """YuNet face detector.
 
@@ -55,14 +59,31 @@ class YuNetDetector:
         )
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
-        """Detect faces in ``rgb`` (uint8, (H, W, 3)); coordinates refer to ``rgb``'s pixels."""
+        """Detect faces in ``rgb`` (uint8, (H, W, 3)); coordinates refer to ``rgb``'s pixels.
+
+        When nothing is found, the image is searched again inside a grey border of
+        ``BORDER_FRACTION`` of its longest side: YuNet misses faces that fill the frame (tight
+        face crops, avatars), and on ../shared's people-small crops this pass finds 40 of 40
+        faces against 9 of 40 without it, with no extra detection on the no-faces set.
+        """
+        detections = self._detect(rgb, border=0)
+        if not detections:
+            border = round(max(rgb.shape[:2]) * BORDER_FRACTION)
+            detections = self._detect(rgb, border=border)
+        return detections
+
+    def _detect(self, rgb: np.ndarray, border: int) -> list[Detection]:
         height, width = rgb.shape[:2]
-        upscale = max(1.0, self.min_side / max(height, width))
         bgr = np.ascontiguousarray(rgb[:, :, ::-1])
+        if border:
+            bgr = cv2.copyMakeBorder(
+                bgr, border, border, border, border, cv2.BORDER_CONSTANT, value=(127, 127, 127)
+            )
+        upscale = max(1.0, self.min_side / max(bgr.shape[:2]))
         if upscale > 1.0:
             bgr = cv2.resize(
                 bgr,
-                (round(width * upscale), round(height * upscale)),
+                (round(bgr.shape[1] * upscale), round(bgr.shape[0] * upscale)),
                 interpolation=cv2.INTER_CUBIC,
             )
         self._detector.setInputSize((bgr.shape[1], bgr.shape[0]))
@@ -72,7 +93,8 @@ class YuNetDetector:
         detections = []
         for row in rows:
             box = row[0:4].astype(np.float32) / upscale
-            landmarks = row[4:14].reshape(5, 2).astype(np.float32) / upscale
+            box[:2] -= border  # x, y move with the border; width and height do not
+            landmarks = row[4:14].reshape(5, 2).astype(np.float32) / upscale - border
             box = _clip_box(box, width, height)
             if box[2] < 2 or box[3] < 2:
                 continue
