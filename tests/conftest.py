@@ -29,9 +29,9 @@ def _require(path: Path, what: str) -> Path:
 def assets_dir() -> Path:
     value = os.environ.get("IMAGE_SEARCH_TEST_ASSETS")
     if not value:
-        message = "IMAGE_SEARCH_TEST_ASSETS is not set: tests needing real photos and models skip"
+        message = "IMAGE_SEARCH_TEST_ASSETS is not set: this test needs the real photos and models"
         if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
+            pytest.fail(message + " (under CI a missing asset is a failure)")
         pytest.skip(message)
     return _require(Path(value).resolve(), "the shared test assets folder")
 
@@ -54,6 +54,7 @@ def make_settings(data_dir: Path, models_dir: Path, **overrides: object) -> Sett
         "models_dir": models_dir,
         "model_pack": "yunet-dlib",
         "workers": 2,
+        "database_url": None,  # never a database from the developer's environment
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

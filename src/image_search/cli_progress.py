@@ -59,12 +59,12 @@ class RichReporter:
         if task_id is None:
             return
         self.faces[task] += faces
-        speed = self.progress.tasks[self.tasks[task]].speed  # type: ignore[index]
+        speed = self.progress.tasks[self.tasks[task]].speed
         rate = f"{speed:.1f} files/s" if speed else ""
         self.progress.update(task_id, advance=amount, faces=self.faces[task], rate=rate)
 
     def finish(self, task: str) -> None:
         task_id = self.tasks.get(task)
         if task_id is not None:
-            done = self.progress.tasks[task_id].completed  # type: ignore[index]
+            done = self.progress.tasks[task_id].completed
             self.progress.update(task_id, total=done, completed=done)

@@ -41,7 +41,7 @@ def test_migrations_create_the_schema_and_are_idempotent(database_url: str) -> N
     engine = make_engine(database_url)
     upgrade_to_head(engine)
     upgrade_to_head(engine)
-    assert TABLES <= set(sa.inspect(engine).get_table_names())
+    assert set(sa.inspect(engine).get_table_names()) >= TABLES
     if engine.dialect.name == "sqlite":
         with engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

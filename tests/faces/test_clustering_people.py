@@ -41,8 +41,10 @@ def test_people_small_and_bbt_group_photos_form_one_cluster_per_person(
     assert len(clusters) == 8
     # Each person's faces sit in their own cluster.
     per_person = {name: {c for n, c in labelled if n == name} - {None} for name in names}
-    majority = [max(cs, key=lambda c: sum(1 for n, x in labelled if n == name and x == c))
-                for name, cs in per_person.items()]
+    majority = [
+        max(cs, key=lambda c: sum(1 for n, x in labelled if n == name and x == c))
+        for name, cs in per_person.items()
+    ]
     assert len(set(majority)) == 8
     # Group photos add faces to the people's clusters.
     group_faces = [c for path, c in rows if "/group/" in path and c is not None]

@@ -94,4 +94,4 @@ def test_faces_have_landmarks_quality_embedding_and_crop(indexed_faces: IndexedL
             x, y, w, h = face.box_x, face.box_y, face.box_width, face.box_height
             asset = session.get(Asset, face.asset_id)
             assert asset is not None and asset.width and asset.height
-            assert 0 <= x and 0 <= y and x + w <= asset.width + 1 and y + h <= asset.height + 1
+            assert x >= 0 and y >= 0 and x + w <= asset.width + 1 and y + h <= asset.height + 1

@@ -73,7 +73,10 @@ def generate_pairs(
             if (a, b) in seen:
                 continue
             seen.add((a, b))
-            first.append(a), second.append(b), same.append(True), fold_of.append(fold)
+            first.append(a)
+            second.append(b)
+            same.append(True)
+            fold_of.append(fold)
             positives += 1
         negatives = 0
         attempts = 0
@@ -86,7 +89,10 @@ def generate_pairs(
             if key in seen:
                 continue
             seen.add(key)
-            first.append(a), second.append(b), same.append(False), fold_of.append(fold)
+            first.append(a)
+            second.append(b)
+            same.append(False)
+            fold_of.append(fold)
             negatives += 1
     return Pairs(
         np.array(first, dtype=np.int64),
@@ -122,7 +128,9 @@ def read_lfw_pairs(pairs_file: Path, data: LabelledImages, root: Path) -> Pairs:
             a, b, is_same = image(parts[0], parts[1]), image(parts[2], parts[3]), False
         else:
             raise InvalidInputError(f"{pairs_file}: line {line_number + 2} is malformed")
-        first.append(a), second.append(b), same.append(is_same)
+        first.append(a)
+        second.append(b)
+        same.append(is_same)
         fold_of.append(min(folds - 1, line_number // (2 * per_fold)))
     return Pairs(
         np.array(first, dtype=np.int64),

@@ -23,7 +23,7 @@ SIZE_SATURATION = 112.0
 def sharpness(rgb: np.ndarray, box: np.ndarray) -> float:
     """Sharpness in [0, 1]: variance of the Laplacian (Pech-Pacheco et al., ICPR 2000) of the face
     crop resized to 64x64 grey, divided by ``SHARPNESS_SATURATION`` and clipped."""
-    x, y, w, h = (int(round(float(v))) for v in box)
+    x, y, w, h = (round(float(v)) for v in box)
     crop = rgb[max(0, y) : max(0, y) + max(1, h), max(0, x) : max(0, x) + max(1, w)]
     if crop.size == 0:
         return 0.0

@@ -79,7 +79,7 @@ class FaceRepository:
             .group_by(Face.cluster_id)
             .order_by(func.count(Face.id).desc(), Face.cluster_id)
         ).all()
-        return [(int(c), int(n)) for c, n in rows]
+        return [(int(c), int(n)) for c, n in rows if c is not None]
 
     def cluster_samples(self, cluster_id: int, limit: int = 5) -> list[tuple[int, str]]:
         """(face id, asset path) of a cluster's best faces by quality."""

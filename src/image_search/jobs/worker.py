@@ -62,7 +62,7 @@ _state: dict[str, object] = {}
 
 
 def init_worker(config: WorkerConfig) -> None:
-    """Process initialiser: one thread per process for OpenCV and BLAS, the model pack loaded once."""
+    """Process initialiser: one thread per process for OpenCV and BLAS; the pack loaded once."""
     import cv2
 
     cv2.setNumThreads(1)

@@ -6,6 +6,7 @@ full resolution; ``DecodedImage.scale`` converts from the decoded (possibly redu
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,11 +68,18 @@ def decode_image(path: Path, max_side: int | None = None) -> DecodedImage:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(path)
-            orientation = _orientation(image)
-            raw_width, raw_height = image.size
-            if max_side and image.format == "JPEG":
-                image.draft("RGB", (max_side, max_side))
-            image.load()
+            try:
+                orientation = _orientation(image)
+                raw_width, raw_height = image.size
+                if max_side and image.format == "JPEG":
+                    image.draft("RGB", (max_side, max_side))
+                image.load()
+                # Some Pillow plugins (TIFF) orient on load and drop the tag: only an
+                # orientation still present after loading is applied below and swaps the size.
+                pending_orientation = _orientation(image)
+            except BaseException:
+                image.close()
+                raise
     except MediaError:
         raise
     except UnidentifiedImageError as exc:
@@ -83,26 +91,24 @@ def decode_image(path: Path, max_side: int | None = None) -> DecodedImage:
     except (ValueError, SyntaxError) as exc:
         raise MediaError(f"corrupt image data: {exc}") from exc
 
-    try:
-        image = ImageOps.exif_transpose(image) or image
-    except Exception:  # a broken EXIF block must not cost the pixels
-        pass
-    image = _to_rgb(image)
-    if max_side and max(image.size) > max_side:
-        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    oriented: Image.Image = image
+    with contextlib.suppress(Exception):  # a broken EXIF block must not cost the pixels
+        oriented = ImageOps.exif_transpose(image) or image
+    rgb = _to_rgb(oriented)
+    if max_side and max(rgb.size) > max_side:
+        rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     full_width, full_height = (
         (raw_height, raw_width)
-        if orientation in _TRANSPOSED_ORIENTATIONS
+        if pending_orientation in _TRANSPOSED_ORIENTATIONS
         else (raw_width, raw_height)
     )
-    scale = full_width / image.width
     return DecodedImage(
-        pixels=np.asarray(image, dtype=np.uint8),
+        pixels=np.asarray(rgb, dtype=np.uint8),
         full_width=full_width,
         full_height=full_height,
         orientation=orientation,
-        scale=scale,
-        image=image,
+        scale=full_width / rgb.width,
+        image=rgb,
     )
 
 

@@ -24,7 +24,12 @@ class AssetRepository:
                 or_(Asset.path.startswith(prefix, autoescape=True), Asset.root == root)
             )
         )
-        return {asset.path: asset for asset in rows}
+        # SQLite's LIKE ignores case: /x/Photos must not claim /x/photos, so check again exactly.
+        return {
+            asset.path: asset
+            for asset in rows
+            if asset.path.startswith(prefix) or asset.root == root
+        }
 
     def add(self, asset: Asset) -> Asset:
         self.session.add(asset)
@@ -130,4 +135,4 @@ class AssetRepository:
         rows = self.session.execute(
             select(Asset.stage, func.count(Asset.id)).group_by(Asset.stage)
         ).all()
-        return dict(rows)  # type: ignore[arg-type]
+        return dict(rows)

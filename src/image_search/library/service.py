@@ -78,6 +78,8 @@ class ScanService:
                 continue
             kind = classify_file(entry.path, entry.size)
             if kind is None:
+                if asset is not None:
+                    seen.discard(path)  # no longer a photo or video: marked missing below
                 continue
             if asset is None:
                 asset = self.assets.add(Asset(path=path, root=str(root), attempts=0))
@@ -139,6 +141,8 @@ class ScanService:
         if previous is not None and previous.id != asset.id:
             self._take_over(previous, asset)
             report.moved += 1
+            report.new = max(0, report.new - 1)  # the "new" file was the moved one
+            report.missing = max(0, report.missing - 1)
             return
         if asset.content_hash is not None and asset.content_hash != digest:
             self.assets.delete_faces(asset.id)

@@ -24,7 +24,7 @@ def align_face(rgb: np.ndarray, landmarks: np.ndarray, size: int = 112) -> np.nd
     """Warp the face with ``landmarks`` (float32 (5, 2), pixels of ``rgb``) to a ``size`` square.
 
     Returns uint8 (size, size, 3) in ``rgb``'s channel order. The similarity transform
-    (rotation, uniform scale, translation) is fitted by least squares (``cv2.estimateAffinePartial2D``).
+    (rotation, uniform scale, translation) is fitted robustly (``cv2.estimateAffinePartial2D``).
     """
     template = ARCFACE_TEMPLATE_112 * (size / 112.0)
     matrix, _ = cv2.estimateAffinePartial2D(

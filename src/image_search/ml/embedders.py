@@ -4,7 +4,7 @@ returns float32 (n, dim) L2-normalised embeddings, one row per detection, in ord
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -58,13 +58,12 @@ class DlibEmbedder:
         descriptors = self._network.compute_face_descriptor(rgb, shapes, 0, 0.25)
         return l2_normalise(np.array([list(d) for d in descriptors], dtype=np.float32))
 
-    def _dlib_rectangle(self, detection: Detection):  # type: ignore[no-untyped-def]
+    def _dlib_rectangle(self, detection: Detection) -> Any:
         """dlib's shape predictor was trained on its HOG detector's square boxes, which are
         tighter than YuNet's (forehead to chin): use a square of the box width centred on the
         landmarks."""
-        x, y, w, h = (float(v) for v in detection.box)
+        side = float(detection.box[2])
         centre_x, centre_y = detection.landmarks.mean(axis=0)
-        side = w
         left = round(centre_x - side / 2)
         top = round(centre_y - side / 2)
         return self._dlib.rectangle(left, top, left + round(side), top + round(side))

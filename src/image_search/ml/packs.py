@@ -78,9 +78,9 @@ def load_model_pack(name: str, models_dir: Path | None, cache_dir: Path) -> Mode
     if name == "buffalo_l":
         from image_search.ml.insightface import load_buffalo_l
 
-        detector, embedder = load_buffalo_l(models_dir, cache_dir)
-        return ModelPack(name, detector, embedder)
-    detector = YuNetDetector(weights(YUNET_2023MAR))
+        scrfd, arcface = load_buffalo_l(models_dir, cache_dir)
+        return ModelPack(name, scrfd, arcface)
+    detector: Detector = YuNetDetector(weights(YUNET_2023MAR))
     built: Embedder
     if name == "yunet-dlib":
         built = DlibEmbedder()

@@ -99,6 +99,8 @@ def download(model: ModelFile, target: Path, timeout: float = 60.0) -> Path:
                     digest.update(chunk)
                     tmp.write(chunk)
         except (urllib.error.URLError, OSError, TimeoutError) as exc:
+            if isinstance(exc, urllib.error.HTTPError):
+                exc.close()
             temporary.unlink(missing_ok=True)
             raise ModelError(
                 f"cannot download {model.filename} from {model.url}: {exc}. On an offline "
