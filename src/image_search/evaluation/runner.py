@@ -22,7 +22,7 @@ from image_search.evaluation.dataset import (
     read_lfw_pairs,
 )
 from image_search.evaluation.metrics import clustering_scores, verification_accuracy
-from image_search.faces.clustering import ALGORITHMS, cluster_embeddings
+from image_search.faces.clustering import ALGORITHMS, DISTANCE_FREE, cluster_embeddings
 from image_search.jobs.progress import NullReporter, ProgressReporter
 from image_search.jobs.worker import PrimaryFace, WorkerConfig, embed_primary_face, init_worker
 
@@ -34,6 +34,8 @@ from image_search.jobs.worker import PrimaryFace, WorkerConfig, embed_primary_fa
 DISTANCE_GRID_FACTORS = tuple(np.round(np.linspace(0.3, 1.5, 25), 3))
 MIN_BCUBED_PRECISION = 0.97
 CLUSTER_MIN_SIZE = 3
+# Bump when detection or embedding code changes, so cached dataset embeddings are recomputed.
+EMBEDDING_REVISION = "2"
 
 
 @dataclass(slots=True)
@@ -50,7 +52,7 @@ def embed_dataset(
     """Primary-face embedding of every image, cached in the data dir by pack and file list."""
     reporter = reporter or NullReporter()
     key = hashlib.sha256(
-        "\n".join(f"{p}:{p.stat().st_size}" for p in data.paths).encode()
+        "\n".join([EMBEDDING_REVISION, *(f"{p}:{p.stat().st_size}" for p in data.paths)]).encode()
     ).hexdigest()[:16]
     cache = settings.data_dir / "eval-cache" / f"{settings.model_pack}-{key}.npz"
     if cache.exists():
@@ -159,7 +161,8 @@ def _clustering(
     reporter.start("clustering", len(algorithms) * len(grid_distances))
     for algorithm in algorithms:
         grid = []
-        for distance in grid_distances:
+        distances = grid_distances[:1] if algorithm in DISTANCE_FREE else grid_distances
+        for distance in distances:
             t0 = time.perf_counter()
             labels = cluster_embeddings(algorithm, embeddings, distance, CLUSTER_MIN_SIZE)
             scores = clustering_scores(labels, truth).as_dict()

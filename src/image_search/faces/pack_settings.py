@@ -21,7 +21,7 @@ class PackDefaults:
 
 
 PACK_DEFAULTS: dict[str, PackDefaults] = {
-    "yunet-dlib": PackDefaults(128, "knn-chinese-whispers", 0.07, 3),
+    "yunet-dlib": PackDefaults(128, "knn-chinese-whispers", 0.06, 3),
     "mobilefacenet": PackDefaults(128, "knn-chinese-whispers", 0.6, 3),
     "yunet-sface": PackDefaults(128, "knn-chinese-whispers", 0.6, 3),
     "buffalo_l": PackDefaults(512, "knn-chinese-whispers", 0.6, 3),

@@ -51,10 +51,23 @@ class DlibEmbedder:
     def embed(self, rgb: np.ndarray, detections: list[Detection]) -> np.ndarray:
         if not detections:
             return np.zeros((0, self.dim), dtype=np.float32)
-        rgb = np.ascontiguousarray(rgb)
+        # dlib cuts its 150x150 chips with 25% padding around the face and fills what lies
+        # outside the image with black; faces at the edge (tight crops, partial faces) embed
+        # closer to their other photos when the edge pixels are replicated instead
+        # (people-small + bbt clustering: BCubed F 0.958 -> 0.980 at distance 0.06).
+        border = round(max(float(max(d.box[2], d.box[3])) for d in detections) * 0.6)
+        rgb = cv2.copyMakeBorder(
+            np.ascontiguousarray(rgb), border, border, border, border, cv2.BORDER_REPLICATE
+        )
+        shift = np.array([border, border], dtype=np.float32)
         shapes = self._dlib.full_object_detections()
         for detection in detections:
-            shapes.append(self._shape_predictor(rgb, self._dlib_rectangle(detection)))
+            moved = Detection(
+                detection.box + np.concatenate([shift, [0, 0]]).astype(np.float32),
+                detection.landmarks + shift,
+                detection.score,
+            )
+            shapes.append(self._shape_predictor(rgb, self._dlib_rectangle(moved)))
         descriptors = self._network.compute_face_descriptor(rgb, shapes, 0, 0.25)
         return l2_normalise(np.array([list(d) for d in descriptors], dtype=np.float32))
 
