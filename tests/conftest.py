@@ -16,7 +16,8 @@ from image_search.config import Settings
 from image_search.jobs.service import IndexService, IndexSummary
 
 
-def _require(path: Path, what: str) -> Path:
+def require_asset(path: Path, what: str = "test asset") -> Path:
+    """``path`` inside the shared assets, or skip (fail under CI) naming what is missing."""
     if path.exists():
         return path
     message = f"{what} not found at {path} (set IMAGE_SEARCH_TEST_ASSETS to the shared folder)"
@@ -33,17 +34,19 @@ def assets_dir() -> Path:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message + " (under CI a missing asset is a failure)")
         pytest.skip(message)
-    return _require(Path(value).resolve(), "the shared test assets folder")
+    return require_asset(Path(value).resolve(), "the shared test assets folder")
 
 
 @pytest.fixture(scope="session")
 def faces_dir(assets_dir: Path) -> Path:
-    return _require(assets_dir / "data" / "faces", "data/faces")
+    return require_asset(assets_dir / "data" / "faces", "data/faces")
 
 
 @pytest.fixture(scope="session")
 def models_dir(assets_dir: Path) -> Path:
-    _require(assets_dir / "models" / "yunet" / "face_detection_yunet_2023mar.onnx", "YuNet weights")
+    require_asset(
+        assets_dir / "models" / "yunet" / "face_detection_yunet_2023mar.onnx", "YuNet weights"
+    )
     return assets_dir / "models"
 
 

@@ -3,7 +3,6 @@ of the shared assets under honest, wrong and missing extensions."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -11,16 +10,7 @@ import pytest
 
 from image_search.library.filekinds import FileKind, classify_file
 from image_search.library.models import AssetKind
-
-
-def _need(path: Path) -> Path:
-    """``path`` inside the shared assets, or skip (fail under CI) naming what is missing."""
-    if path.exists():
-        return path
-    message = f"{path} not found (set IMAGE_SEARCH_TEST_ASSETS to the shared folder)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+from tests.conftest import require_asset
 
 
 def _classify(path: Path) -> FileKind | None:
@@ -34,7 +24,7 @@ def _copy_as(source: Path, target: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def video_dir(assets_dir: Path) -> Path:
-    return _need(assets_dir / "data" / "video")
+    return require_asset(assets_dir / "data" / "video")
 
 
 @pytest.mark.parametrize(
@@ -46,11 +36,13 @@ def video_dir(assets_dir: Path) -> Path:
     ],
 )
 def test_real_photos_are_images(faces_dir: Path, relative: str, mime: str) -> None:
-    assert _classify(_need(faces_dir / relative)) == FileKind(AssetKind.IMAGE, mime)
+    assert _classify(require_asset(faces_dir / relative)) == FileKind(AssetKind.IMAGE, mime)
 
 
 def test_png_named_jpg_is_an_image_with_the_png_mime_type(faces_dir: Path, tmp_path: Path) -> None:
-    renamed = _copy_as(_need(faces_dir / "people-small" / "raj" / "raj1.png"), tmp_path / "x.jpg")
+    renamed = _copy_as(
+        require_asset(faces_dir / "people-small" / "raj" / "raj1.png"), tmp_path / "x.jpg"
+    )
 
     assert _classify(renamed) == FileKind(AssetKind.IMAGE, "image/png", None)
 
@@ -59,7 +51,7 @@ def test_png_named_jpg_is_an_image_with_the_png_mime_type(faces_dir: Path, tmp_p
 def test_jpeg_under_another_or_no_extension_is_an_image(
     faces_dir: Path, tmp_path: Path, name: str
 ) -> None:
-    renamed = _copy_as(_need(faces_dir / "group" / "fr_two_people.jpg"), tmp_path / name)
+    renamed = _copy_as(require_asset(faces_dir / "group" / "fr_two_people.jpg"), tmp_path / name)
 
     assert _classify(renamed) == FileKind(AssetKind.IMAGE, "image/jpeg", None)
 
@@ -80,7 +72,9 @@ def test_text_under_a_media_extension_is_kept_with_a_problem(
 
 
 def test_mp4_named_png_is_a_video(video_dir: Path, tmp_path: Path) -> None:
-    renamed = _copy_as(_need(video_dir / "odd" / "svu_example-short.mp4"), tmp_path / "still.png")
+    renamed = _copy_as(
+        require_asset(video_dir / "odd" / "svu_example-short.mp4"), tmp_path / "still.png"
+    )
 
     result = _classify(renamed)
 
@@ -115,14 +109,16 @@ def test_files_that_are_not_media_are_ignored(tmp_path: Path, name: str) -> None
 
 
 def test_jpeg_named_txt_is_still_found(faces_dir: Path, tmp_path: Path) -> None:
-    renamed = _copy_as(_need(faces_dir / "group" / "fr_two_people.jpg"), tmp_path / "a.txt")
+    renamed = _copy_as(require_asset(faces_dir / "group" / "fr_two_people.jpg"), tmp_path / "a.txt")
 
     assert _classify(renamed) == FileKind(AssetKind.IMAGE, "image/jpeg", None)
 
 
 @pytest.mark.parametrize("name", ["dlib_MOT20-08-raw_shorter.h264", "dlib_MOT17-13-SDP-raw.h265"])
 def test_raw_elementary_streams_are_videos(video_dir: Path, name: str) -> None:
-    assert _classify(_need(video_dir / "odd" / name)) == FileKind(AssetKind.VIDEO, None, None)
+    assert _classify(require_asset(video_dir / "odd" / name)) == FileKind(
+        AssetKind.VIDEO, None, None
+    )
 
 
 @pytest.mark.parametrize(
@@ -137,17 +133,17 @@ def test_raw_elementary_streams_are_videos(video_dir: Path, name: str) -> None:
     ],
 )
 def test_container_videos_are_videos(video_dir: Path, relative: str, mime: str) -> None:
-    assert _classify(_need(video_dir / relative)) == FileKind(AssetKind.VIDEO, mime, None)
+    assert _classify(require_asset(video_dir / relative)) == FileKind(AssetKind.VIDEO, mime, None)
 
 
 def test_mp4_without_extension_is_a_video(video_dir: Path, tmp_path: Path) -> None:
-    renamed = _copy_as(_need(video_dir / "odd" / "svu_example.mp4"), tmp_path / "VID_0001")
+    renamed = _copy_as(require_asset(video_dir / "odd" / "svu_example.mp4"), tmp_path / "VID_0001")
 
     assert _classify(renamed) == FileKind(AssetKind.VIDEO, "video/mp4", None)
 
 
 def test_animated_gif_is_an_image(video_dir: Path) -> None:
-    gif = _need(video_dir / "faces" / "dlib_elon-musk-smoke.gif")
+    gif = require_asset(video_dir / "faces" / "dlib_elon-musk-smoke.gif")
 
     assert _classify(gif) == FileKind(AssetKind.IMAGE, "image/gif", None)
 

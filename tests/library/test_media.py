@@ -18,19 +18,9 @@ from image_search.jobs.service import IndexService
 from image_search.library.hashing import content_hash
 from image_search.library.media import THUMBNAIL_SIZES, decode_image, write_thumbnails
 from image_search.library.models import Asset, AssetStatus
-from tests.conftest import make_settings
+from tests.conftest import make_settings, require_asset
 
 ORIENTATION_TAG = 0x0112
-
-
-def _need(path: Path) -> Path:
-    """``path`` inside the shared assets, or skip (fail under CI) naming what is missing."""
-    if path.exists():
-        return path
-    message = f"{path} not found (set IMAGE_SEARCH_TEST_ASSETS to the shared folder)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 def _rgb(path: Path) -> np.ndarray:
@@ -70,13 +60,13 @@ def _mean_difference(a: np.ndarray, b: np.ndarray) -> float:
 @pytest.fixture(scope="module")
 def landscape(faces_dir: Path) -> Path:
     """A real 500 x 332 JPEG (landscape, so a missed rotation changes the shape)."""
-    return _need(faces_dir / "group" / "dlib_2008_002470.jpg")
+    return require_asset(faces_dir / "group" / "dlib_2008_002470.jpg")
 
 
 @pytest.fixture(scope="module")
 def portrait_1080p(faces_dir: Path) -> Path:
     """A real 1920 x 1080 JPEG with one face."""
-    return _need(faces_dir / "edge-cases" / "fr_obama-1080p.jpg")
+    return require_asset(faces_dir / "edge-cases" / "fr_obama-1080p.jpg")
 
 
 # --- EXIF orientation -----------------------------------------------------------------------------
@@ -154,7 +144,7 @@ def test_reduced_decode_keeps_orientation_and_full_size(
 
 
 def test_reduced_decode_of_a_png(faces_dir: Path) -> None:
-    png = _need(faces_dir / "edge-cases" / "fr_32bit.png")  # 626 x 1200, no DCT scaling
+    png = require_asset(faces_dir / "edge-cases" / "fr_32bit.png")  # 626 x 1200, no DCT scaling
 
     decoded = decode_image(png, max_side=300)
 
@@ -175,7 +165,7 @@ def test_max_side_above_the_image_size_decodes_at_full_size(landscape: Path) -> 
 
 
 def test_rgba_png_decodes_to_its_rgb_pixels(faces_dir: Path) -> None:
-    png = _need(faces_dir / "edge-cases" / "fr_32bit.png")
+    png = require_asset(faces_dir / "edge-cases" / "fr_32bit.png")
     with Image.open(png) as image:
         assert image.mode == "RGBA"
         rgba = np.asarray(image)
@@ -189,7 +179,7 @@ def test_rgba_png_decodes_to_its_rgb_pixels(faces_dir: Path) -> None:
 
 
 def test_transparent_pixels_become_white(faces_dir: Path, tmp_path: Path) -> None:
-    with Image.open(_need(faces_dir / "edge-cases" / "fr_32bit.png")) as image:
+    with Image.open(require_asset(faces_dir / "edge-cases" / "fr_32bit.png")) as image:
         rgba = np.array(image)
     rgba[:, :300, 3] = 0  # left part fully transparent
     rgba[:, 300:400, 3] = 128  # a half-transparent band
@@ -205,7 +195,7 @@ def test_transparent_pixels_become_white(faces_dir: Path, tmp_path: Path) -> Non
 
 
 def test_grayscale_png_decodes_to_three_equal_channels(faces_dir: Path) -> None:
-    png = _need(faces_dir / "people-small" / "amy" / "amy1.png")
+    png = require_asset(faces_dir / "people-small" / "amy" / "amy1.png")
     with Image.open(png) as image:
         assert image.mode == "L"
         gray = np.asarray(image)
@@ -218,7 +208,7 @@ def test_grayscale_png_decodes_to_three_equal_channels(faces_dir: Path) -> None:
 
 
 def test_16_bit_grayscale_png_is_scaled_to_8_bits(faces_dir: Path, tmp_path: Path) -> None:
-    with Image.open(_need(faces_dir / "people-small" / "amy" / "amy1.png")) as image:
+    with Image.open(require_asset(faces_dir / "people-small" / "amy" / "amy1.png")) as image:
         gray = np.asarray(image)
     deep = tmp_path / "deep.png"
     Image.fromarray(gray.astype(np.uint16) * 257).save(deep)  # 16-bit grayscale PNG
@@ -251,7 +241,7 @@ def test_truncated_jpeg_raises_media_error(
 
 
 def test_truncated_png_raises_media_error(faces_dir: Path, tmp_path: Path) -> None:
-    data = _need(faces_dir / "edge-cases" / "fr_32bit.png").read_bytes()
+    data = require_asset(faces_dir / "edge-cases" / "fr_32bit.png").read_bytes()
     truncated = tmp_path / "truncated.png"
     truncated.write_bytes(data[: len(data) // 2])
 

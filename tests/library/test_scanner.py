@@ -25,19 +25,9 @@ from image_search.library.filekinds import classify_file
 from image_search.library.models import Asset, AssetKind, AssetStatus, Stage
 from image_search.library.scanner import walk_files
 from image_search.library.service import ScanReport, ScanService
-from tests.conftest import make_settings
+from tests.conftest import make_settings, require_asset
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def _need(path: Path) -> Path:
-    """``path`` inside the shared assets, or skip (fail under CI) naming what is missing."""
-    if path.exists():
-        return path
-    message = f"{path} not found (set IMAGE_SEARCH_TEST_ASSETS to the shared folder)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 def _copy(source: Path, target: Path) -> Path:
@@ -123,7 +113,7 @@ def library(tmp_path: Path, assets_dir: Path) -> Library:
 
 @pytest.fixture
 def people(faces_dir: Path) -> Path:
-    return _need(faces_dir / "people-small")
+    return require_asset(faces_dir / "people-small")
 
 
 def _indexer(tmp_path: Path, models_dir: Path) -> IndexService:

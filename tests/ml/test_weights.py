@@ -21,16 +21,7 @@ from image_search.errors import ModelError
 from image_search.library.media import decode_image
 from image_search.ml.packs import MOBILEFACENET_128D, ModelPack, load_model_pack
 from image_search.ml.weights import YUNET_2023MAR, ModelFile, file_sha256, resolve_model_file
-
-
-def _need(path: Path) -> Path:
-    """``path`` inside the shared assets, or skip (fail under CI) naming what is missing."""
-    if path.exists():
-        return path
-    message = f"{path} not found (set IMAGE_SEARCH_TEST_ASSETS to the shared folder)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+from tests.conftest import require_asset
 
 
 @pytest.fixture
@@ -48,7 +39,7 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 @pytest.fixture
 def yunet(models_dir: Path) -> Path:
-    return _need(models_dir / "yunet" / YUNET_2023MAR.filename)
+    return require_asset(models_dir / "yunet" / YUNET_2023MAR.filename)
 
 
 def _small_model(folder: Path, data: bytes, name: str = "tiny.onnx") -> tuple[ModelFile, Path]:
@@ -293,7 +284,7 @@ PEOPLE = ("leonard", "sheldon", "penny", "raj")
 
 @pytest.fixture(scope="module")
 def mobilefacenet(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> ModelPack:
-    _need(models_dir / "mobilefacenet" / MOBILEFACENET_128D.filename)
+    require_asset(models_dir / "mobilefacenet" / MOBILEFACENET_128D.filename)
     return load_model_pack("mobilefacenet", models_dir, tmp_path_factory.mktemp("cache"))
 
 
@@ -302,7 +293,9 @@ def embeddings(mobilefacenet: ModelPack, faces_dir: Path) -> dict[tuple[str, int
     """The one face of images 1 and 2 of four people of people-small, embedded."""
     result: dict[tuple[str, int], np.ndarray] = {}
     for person, number in itertools.product(PEOPLE, (1, 2)):
-        decoded = decode_image(_need(faces_dir / "people-small" / person / f"{person}{number}.png"))
+        decoded = decode_image(
+            require_asset(faces_dir / "people-small" / person / f"{person}{number}.png")
+        )
         detections = mobilefacenet.detect(decoded.pixels)
         assert len(detections) == 1, f"{person}{number}: {len(detections)} faces"
         result[(person, number)] = mobilefacenet.embed(decoded.pixels, detections)
