@@ -71,6 +71,8 @@ def index(
         f"clustering: {clusters.new_clusters} new clusters, {clusters.attached} faces joined "
         f"existing ones."
     )
+    if clusters.skipped:
+        console.print(f"[yellow]Clustering skipped:[/yellow] {clusters.skipped}")
     _print_status(summary.status, settings.data_dir)
 
 

@@ -15,6 +15,10 @@ from image_search.faces.repository import FaceRepository
 from image_search.vectors.index import ExactVectorIndex
 
 
+class UncalibratedPackError(InvalidInputError):
+    code = "pack_not_calibrated"
+
+
 @dataclass(slots=True)
 class ClusterReport:
     faces: int = 0  # unassigned faces considered
@@ -22,6 +26,7 @@ class ClusterReport:
     new_clusters: int = 0
     clusters: int = 0  # clusters after the update
     unclustered: int = 0
+    skipped: str | None = None  # why clustering did not run
 
 
 class ClusterService:
@@ -35,7 +40,11 @@ class ClusterService:
         if settings is None:
             defaults = PACK_DEFAULTS.get(model_pack)
             if defaults is None:
-                raise InvalidInputError(f"unknown model pack {model_pack!r}")
+                raise UncalibratedPackError(
+                    f"model pack {model_pack!r} has no calibrated clustering settings yet: run "
+                    f"'image-search eval DATASET --pack {model_pack}' and record its results in "
+                    f"faces/pack_settings.py; its faces are stored but not clustered"
+                )
             settings = self.faces.save_settings(
                 ModelPackSettings(
                     model_pack=model_pack,

@@ -13,7 +13,7 @@ from image_search.db.engine import make_engine, make_session_factory, session_sc
 from image_search.db.migrate import upgrade_to_head
 from image_search.errors import InvalidInputError
 from image_search.faces.models import Cluster, Face
-from image_search.faces.service import ClusterReport, ClusterService
+from image_search.faces.service import ClusterReport, ClusterService, UncalibratedPackError
 from image_search.jobs.pipeline import FacePipeline, PipelineReport
 from image_search.jobs.progress import ProgressReporter
 from image_search.library.models import Asset, AssetStatus
@@ -81,8 +81,13 @@ class IndexService:
         return IndexSummary(scan, pipeline, clustering, self.status())
 
     def cluster(self, full: bool = False) -> ClusterReport:
-        with session_scope(self.factory) as session:
-            return ClusterService(session).update_clusters(self.settings.model_pack, full=full)
+        """Update the clusters of the configured pack; a pack without calibrated settings is
+        skipped with the reason in ``ClusterReport.skipped``."""
+        try:
+            with session_scope(self.factory) as session:
+                return ClusterService(session).update_clusters(self.settings.model_pack, full=full)
+        except UncalibratedPackError as exc:
+            return ClusterReport(skipped=exc.message)
 
     def retry_failed(self) -> tuple[int, PipelineReport]:
         """Put failed assets back to work and process them; returns (queued, pipeline report)."""
