@@ -24,6 +24,13 @@ from image_search.ml.weights import YUNET_2023MAR, ModelFile, file_sha256, resol
 from tests.conftest import require_asset
 
 
+@pytest.fixture(autouse=True)
+def _downloads_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CI sets IMAGE_SEARCH_OFFLINE=1; these tests download from a local server on purpose
+    (tests that want offline mode set it again themselves)."""
+    monkeypatch.delenv("IMAGE_SEARCH_OFFLINE", raising=False)
+
+
 @pytest.fixture
 def no_network(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Fail loudly if anything tries to download; returns the URLs that were tried."""
