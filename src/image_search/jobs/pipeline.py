@@ -32,7 +32,7 @@ from image_search.jobs.worker import (
 )
 from image_search.library.models import Asset, AssetStatus, Stage
 from image_search.library.repository import AssetRepository
-from image_search.ml.packs import ModelPack, load_model_pack
+from image_search.ml.packs import load_model_pack
 
 
 @dataclass(slots=True)
@@ -204,7 +204,3 @@ class FacePipeline:
         asset.model_pack = pack
         report.processed += 1
         report.faces += len(result.faces)
-
-
-def load_pack_for(settings: Settings) -> ModelPack:
-    return load_model_pack(settings.model_pack, settings.models_dir, settings.model_cache_dir)

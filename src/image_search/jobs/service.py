@@ -16,7 +16,7 @@ from image_search.faces.models import Cluster, Face
 from image_search.faces.service import ClusterReport, ClusterService, UncalibratedPackError
 from image_search.jobs.pipeline import FacePipeline, PipelineReport
 from image_search.jobs.progress import ProgressReporter
-from image_search.library.models import Asset, AssetStatus
+from image_search.library.models import AssetStatus
 from image_search.library.repository import AssetRepository
 from image_search.library.service import ScanReport, ScanService
 
@@ -127,13 +127,3 @@ class IndexService:
 
 def failed_count(status: LibraryStatus) -> int:
     return sum(kinds.get(AssetStatus.FAILED, 0) for kinds in status.assets_by_status.values())
-
-
-__all__ = [
-    "Asset",
-    "IndexService",
-    "IndexSummary",
-    "LibraryStatus",
-    "failed_count",
-    "open_database",
-]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from PIL import ExifTags, Image
@@ -56,11 +55,6 @@ def read_photo_metadata(image: Image.Image) -> PhotoMetadata:
             gps.get(ExifTags.GPS.GPSAltitude), gps.get(ExifTags.GPS.GPSAltitudeRef)
         ),
     )
-
-
-def read_photo_metadata_from_path(path: Path) -> PhotoMetadata:
-    with Image.open(path) as image:
-        return read_photo_metadata(image)
 
 
 def _text(value: Any) -> str | None:

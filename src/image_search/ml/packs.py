@@ -54,12 +54,6 @@ class ModelPack:
 
 
 MODEL_PACK_NAMES = ("yunet-dlib", "yunet-sface", "buffalo_l", "mobilefacenet")
-PACK_EMBEDDING_DIMS = {
-    "yunet-dlib": 128,
-    "yunet-sface": 128,
-    "buffalo_l": 512,
-    "mobilefacenet": 128,
-}
 
 
 def load_model_pack(name: str, models_dir: Path | None, cache_dir: Path) -> ModelPack:
