@@ -124,9 +124,6 @@ def clusters(
     pack: PackOption = None,
 ) -> None:
     """List clusters, largest first, with sample files."""
-    from image_search.db.engine import session_scope
-    from image_search.faces.repository import FaceRepository
-
     settings = _settings(pack)
     try:
         service = IndexService(settings)
@@ -135,15 +132,11 @@ def clusters(
             console.print(
                 f"Reclustered: {report.clusters} clusters, {report.unclustered} faces left out."
             )
-        with session_scope(service.factory) as session:
-            repository = FaceRepository(session)
-            sizes = repository.cluster_sizes(settings.model_pack)
-            console.print(f"{len(sizes)} clusters ({settings.model_pack})")
-            for cluster_id, count in sizes[:limit]:
-                samples = ", ".join(
-                    Path(p).name for _, p in repository.cluster_samples(cluster_id, 3)
-                )
-                console.print(f"  cluster {cluster_id}: {count} faces  e.g. {samples}")
+        total, listed = service.cluster_overview(limit)
+        console.print(f"{total} clusters ({settings.model_pack})")
+        for cluster in listed:
+            samples = ", ".join(Path(p).name for p in cluster.sample_paths)
+            console.print(f"  cluster {cluster.cluster_id}: {cluster.faces} faces  e.g. {samples}")
     except ImageSearchError as exc:
         _fail(exc)
 

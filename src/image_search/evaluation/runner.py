@@ -58,13 +58,7 @@ def embed_dataset(
     if cache.exists():
         stored = np.load(cache)
         return DatasetEmbeddings(stored["faces_found"], stored["embeddings"], stored["has_face"])
-    config = WorkerConfig(
-        settings.model_pack,
-        settings.models_dir,
-        settings.model_cache_dir,
-        settings.data_dir,
-        settings.working_size,
-    )
+    config = WorkerConfig.from_settings(settings)
     reporter.start("embedding", len(data.paths))
     results: list[PrimaryFace] = []
     paths = [str(p) for p in data.paths]

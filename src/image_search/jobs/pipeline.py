@@ -52,13 +52,7 @@ class FacePipeline:
         self.factory = factory
         self.settings = settings
         self.reporter = reporter or NullReporter()
-        self.config = WorkerConfig(
-            model_pack=settings.model_pack,
-            models_dir=settings.models_dir,
-            cache_dir=settings.model_cache_dir,
-            data_dir=settings.data_dir,
-            working_size=settings.working_size,
-        )
+        self.config = WorkerConfig.from_settings(settings)
 
     def run(self) -> PipelineReport:
         """Process every pending image until none is left; returns counts of this run."""

@@ -13,6 +13,7 @@ from image_search.db.engine import make_engine, make_session_factory, session_sc
 from image_search.db.migrate import upgrade_to_head
 from image_search.errors import InvalidInputError
 from image_search.faces.models import Cluster, Face
+from image_search.faces.repository import FaceRepository
 from image_search.faces.service import ClusterReport, ClusterService, UncalibratedPackError
 from image_search.jobs.pipeline import FacePipeline, PipelineReport
 from image_search.jobs.progress import ProgressReporter
@@ -44,6 +45,13 @@ class LibraryStatus:
     clusters: int
     clustered_faces: int
     failures: list[Failure] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ClusterOverview:
+    cluster_id: int
+    faces: int
+    sample_paths: list[str]  # files of its best faces by quality
 
 
 @dataclass(slots=True)
@@ -88,6 +96,18 @@ class IndexService:
                 return ClusterService(session).update_clusters(self.settings.model_pack, full=full)
         except UncalibratedPackError as exc:
             return ClusterReport(skipped=exc.message)
+
+    def cluster_overview(self, limit: int, samples: int = 3) -> tuple[int, list[ClusterOverview]]:
+        """(number of clusters of the pack, the ``limit`` largest with sample files)."""
+        with session_scope(self.factory) as session:
+            faces = FaceRepository(session)
+            sizes = faces.cluster_sizes(self.settings.model_pack)
+            return len(sizes), [
+                ClusterOverview(
+                    cluster_id, count, [p for _, p in faces.cluster_samples(cluster_id, samples)]
+                )
+                for cluster_id, count in sizes[:limit]
+            ]
 
     def retry_failed(self) -> tuple[int, PipelineReport]:
         """Put failed assets back to work and process them; returns (queued, pipeline report)."""

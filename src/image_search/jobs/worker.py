@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from image_search.config import Settings
 from image_search.errors import ImageSearchError
 from image_search.faces.quality import face_quality
 from image_search.library.exif import PhotoMetadata, read_photo_metadata
@@ -56,6 +57,16 @@ class WorkerConfig:
     cache_dir: Path
     data_dir: Path
     working_size: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WorkerConfig:
+        return cls(
+            model_pack=settings.model_pack,
+            models_dir=settings.models_dir,
+            cache_dir=settings.model_cache_dir,
+            data_dir=settings.data_dir,
+            working_size=settings.working_size,
+        )
 
 
 _state: dict[str, object] = {}

@@ -14,7 +14,7 @@ from image_search.db.base import utcnow
 from image_search.jobs.progress import NullReporter, ProgressReporter
 from image_search.library.filekinds import classify_file
 from image_search.library.hashing import content_hash
-from image_search.library.models import Asset, AssetKind, AssetStatus, Stage
+from image_search.library.models import Asset, AssetStatus, Stage
 from image_search.library.repository import AssetRepository
 from image_search.library.scanner import walk_files
 
@@ -158,5 +158,3 @@ class ScanService:
         self.session.flush()
         previous.path, previous.root, previous.mtime = path, root, mtime
         previous.status = AssetStatus.DONE if previous.stage == Stage.DONE else AssetStatus.PENDING
-        if previous.kind == AssetKind.VIDEO and previous.stage != Stage.DONE:
-            previous.status = AssetStatus.PENDING

@@ -95,14 +95,15 @@ class YuNetDetector:
             box = row[0:4].astype(np.float32) / upscale
             box[:2] -= border  # x, y move with the border; width and height do not
             landmarks = row[4:14].reshape(5, 2).astype(np.float32) / upscale - border
-            box = _clip_box(box, width, height)
+            box = clip_box(box, width, height)
             if box[2] < 2 or box[3] < 2:
                 continue
             detections.append(Detection(box, landmarks, float(row[14])))
         return detections
 
 
-def _clip_box(box: np.ndarray, width: int, height: int) -> np.ndarray:
+def clip_box(box: np.ndarray, width: int, height: int) -> np.ndarray:
+    """An (x, y, w, h) box cut to the image: float32 (4,), pixels."""
     x0, y0 = max(0.0, float(box[0])), max(0.0, float(box[1]))
     x1 = min(float(width), float(box[0] + box[2]))
     y1 = min(float(height), float(box[1] + box[3]))

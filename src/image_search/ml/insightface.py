@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from image_search.errors import ModelError
-from image_search.ml.detection import Detection
+from image_search.ml.detection import Detection, clip_box
 from image_search.ml.embedders import OnnxArcFaceEmbedder
 from image_search.ml.weights import ModelFile, file_sha256, resolve_model_file
 
@@ -137,10 +137,7 @@ class ScrfdDetector:
         )
         result = []
         for index in np.array(kept).reshape(-1):
-            x0, y0 = max(0.0, float(xywh[index, 0])), max(0.0, float(xywh[index, 1]))
-            x1 = min(float(width), float(xywh[index, 0] + xywh[index, 2]))
-            y1 = min(float(height), float(xywh[index, 1] + xywh[index, 3]))
-            box = np.array([x0, y0, x1 - x0, y1 - y0], dtype=np.float32)
+            box = clip_box(xywh[index], width, height)
             result.append(
                 Detection(box, all_landmarks[index].astype(np.float32), float(all_scores[index]))
             )
