@@ -38,3 +38,11 @@ class MediaError(ImageSearchError):
 
     status_code = 422
     code = "unreadable_media"
+
+
+class ConflictError(ImageSearchError):
+    """The request is valid but the resource's state does not allow it (e.g. accepting a
+    suggestion that was already rejected)."""
+
+    status_code = 409
+    code = "conflict"

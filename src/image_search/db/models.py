@@ -2,7 +2,28 @@
 
 from image_search.db.base import Base
 from image_search.faces.models import Cluster, Face, ModelPackSettings
+from image_search.jobs.models import Job
 from image_search.library.models import Asset
-from image_search.people.models import Person
+from image_search.people.models import (
+    FaceRejection,
+    FaceSuggestion,
+    Person,
+    PersonCentroid,
+    PersonPrototype,
+    SuggestionGroup,
+)
 
-__all__ = ["Asset", "Base", "Cluster", "Face", "ModelPackSettings", "Person"]
+__all__ = [
+    "Asset",
+    "Base",
+    "Cluster",
+    "Face",
+    "FaceRejection",
+    "FaceSuggestion",
+    "Job",
+    "ModelPackSettings",
+    "Person",
+    "PersonCentroid",
+    "PersonPrototype",
+    "SuggestionGroup",
+]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, LargeBinary, String
+from datetime import datetime
+
+from sqlalchemy import DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import JSON
 
@@ -38,6 +40,10 @@ class Face(Base, TimestampMixin):
     cluster_id: Mapped[int | None] = mapped_column(ForeignKey("clusters.id", ondelete="SET NULL"))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
     crop_path: Mapped[str | None] = mapped_column(String(255))  # relative to the data dir
+    # Who set person_id: "user", "cluster" (a named cluster), "suggestion" (an accepted one) or
+    # "auto" (auto-assigned above the threshold); lets reviewers find and undo automatic work.
+    assigned_by: Mapped[str | None] = mapped_column(String(16))
+    assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Cluster(Base, TimestampMixin):
@@ -61,3 +67,5 @@ class ModelPackSettings(Base, TimestampMixin):
     cluster_min_size: Mapped[int] = mapped_column(Integer)
     auto_assign_threshold: Mapped[float | None] = mapped_column(Float)  # cosine similarity
     suggestion_threshold: Mapped[float | None] = mapped_column(Float)
+    suggestion_groups_per_page: Mapped[int] = mapped_column(Integer, default=20)
+    suggestion_items_per_group: Mapped[int] = mapped_column(Integer, default=20)

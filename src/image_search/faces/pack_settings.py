@@ -11,6 +11,17 @@ between packs).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from image_search.errors import InvalidInputError
+from image_search.faces.models import ModelPackSettings
+
+if TYPE_CHECKING:
+    from image_search.faces.repository import FaceRepository
+
+
+class UncalibratedPackError(InvalidInputError):
+    code = "pack_not_calibrated"
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,12 +30,50 @@ class PackDefaults:
     cluster_algorithm: str
     cluster_max_distance: float  # cosine distance
     cluster_min_size: int
+    # Cosine similarities to a person's prototypes (people/assignment.py); None: not calibrated.
+    auto_assign_threshold: float | None = None
+    suggestion_threshold: float | None = None
 
 
 PACK_DEFAULTS: dict[str, PackDefaults] = {
     # lfw-dev: Chinese Whispers is best (BCubed F 0.931 at 0.0515-0.0562); 0.06 keeps F at 0.911
     # on lfw-dev and is what the people-small + bbt set needs to give one cluster per person.
-    "yunet-dlib": PackDefaults(128, "knn-chinese-whispers", 0.06, 3),
+    "yunet-dlib": PackDefaults(128, "knn-chinese-whispers", 0.06, 3, 0.95, 0.93),
     # lfw-dev: k-NN components best (BCubed F 0.954, precision 0.998 at 0.4644).
     "mobilefacenet": PackDefaults(128, "knn-components", 0.46, 3),
 }
+
+
+def load_pack_settings(faces: FaceRepository, model_pack: str) -> ModelPackSettings:
+    """The pack's settings row, created from ``PACK_DEFAULTS`` on first use; thresholds a
+    database from before their calibration lacks are filled in from the defaults.
+
+    Raises ``UncalibratedPackError`` for a pack without calibrated defaults.
+    """
+    defaults = PACK_DEFAULTS.get(model_pack)
+    settings = faces.settings(model_pack)
+    if settings is None:
+        if defaults is None:
+            raise UncalibratedPackError(
+                f"model pack {model_pack!r} has no calibrated settings yet: run "
+                f"'image-search eval DATASET --pack {model_pack}' and record its results in "
+                f"faces/pack_settings.py; its faces are stored but not clustered or assigned"
+            )
+        settings = faces.save_settings(
+            ModelPackSettings(
+                model_pack=model_pack,
+                embedding_dim=defaults.embedding_dim,
+                cluster_algorithm=defaults.cluster_algorithm,
+                cluster_max_distance=defaults.cluster_max_distance,
+                cluster_min_size=defaults.cluster_min_size,
+                auto_assign_threshold=defaults.auto_assign_threshold,
+                suggestion_threshold=defaults.suggestion_threshold,
+                suggestion_groups_per_page=20,
+                suggestion_items_per_group=20,
+            )
+        )
+        faces.session.flush()
+    elif defaults is not None and settings.auto_assign_threshold is None:
+        settings.auto_assign_threshold = defaults.auto_assign_threshold
+        settings.suggestion_threshold = defaults.suggestion_threshold
+    return settings

@@ -10,13 +10,9 @@ from sqlalchemy.orm import Session
 from image_search.errors import InvalidInputError
 from image_search.faces.clustering import ALGORITHMS, cluster_embeddings
 from image_search.faces.models import ModelPackSettings
-from image_search.faces.pack_settings import PACK_DEFAULTS
+from image_search.faces.pack_settings import load_pack_settings
 from image_search.faces.repository import FaceRepository
 from image_search.vectors.index import ExactVectorIndex
-
-
-class UncalibratedPackError(InvalidInputError):
-    code = "pack_not_calibrated"
 
 
 @dataclass(slots=True)
@@ -35,27 +31,7 @@ class ClusterService:
         self.faces = FaceRepository(session)
 
     def pack_settings(self, model_pack: str) -> ModelPackSettings:
-        """The pack's settings row, created from ``PACK_DEFAULTS`` on first use."""
-        settings = self.faces.settings(model_pack)
-        if settings is None:
-            defaults = PACK_DEFAULTS.get(model_pack)
-            if defaults is None:
-                raise UncalibratedPackError(
-                    f"model pack {model_pack!r} has no calibrated clustering settings yet: run "
-                    f"'image-search eval DATASET --pack {model_pack}' and record its results in "
-                    f"faces/pack_settings.py; its faces are stored but not clustered"
-                )
-            settings = self.faces.save_settings(
-                ModelPackSettings(
-                    model_pack=model_pack,
-                    embedding_dim=defaults.embedding_dim,
-                    cluster_algorithm=defaults.cluster_algorithm,
-                    cluster_max_distance=defaults.cluster_max_distance,
-                    cluster_min_size=defaults.cluster_min_size,
-                )
-            )
-            self.session.flush()
-        return settings
+        return load_pack_settings(self.faces, model_pack)
 
     def update_clusters(self, model_pack: str, full: bool = False) -> ClusterReport:
         """Cluster the pack's faces that belong to no person.

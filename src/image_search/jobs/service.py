@@ -13,8 +13,9 @@ from image_search.db.engine import make_engine, make_session_factory, session_sc
 from image_search.db.migrate import upgrade_to_head
 from image_search.errors import InvalidInputError
 from image_search.faces.models import Cluster, Face
+from image_search.faces.pack_settings import UncalibratedPackError
 from image_search.faces.repository import FaceRepository
-from image_search.faces.service import ClusterReport, ClusterService, UncalibratedPackError
+from image_search.faces.service import ClusterReport, ClusterService
 from image_search.jobs.pipeline import FacePipeline, PipelineReport
 from image_search.jobs.progress import ProgressReporter
 from image_search.library.models import AssetStatus
