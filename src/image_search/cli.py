@@ -73,6 +73,14 @@ def index(
     )
     if clusters.skipped:
         console.print(f"[yellow]Clustering skipped:[/yellow] {clusters.skipped}")
+    assigned = summary.assignment
+    if assigned.skipped:
+        console.print(f"[yellow]Assignment skipped:[/yellow] {assigned.skipped}")
+    elif assigned.status == "ok":
+        console.print(
+            f"Assignment: {assigned.auto_assigned} faces named automatically, "
+            f"{assigned.suggestions_created} new suggestions to review."
+        )
     _print_status(summary.status, settings.data_dir)
 
 

@@ -21,6 +21,7 @@ from image_search.jobs.progress import ProgressReporter
 from image_search.library.models import AssetStatus
 from image_search.library.repository import AssetRepository
 from image_search.library.service import ScanReport, ScanService
+from image_search.people.assignment import AssignmentReport, AssignmentService
 
 
 def open_database(settings: Settings) -> sessionmaker[Session]:
@@ -60,6 +61,7 @@ class IndexSummary:
     scan: ScanReport
     pipeline: PipelineReport
     clustering: ClusterReport
+    assignment: AssignmentReport
     status: LibraryStatus
 
 
@@ -87,7 +89,15 @@ class IndexService:
             session.close()
         pipeline = FacePipeline(self.factory, self.settings, self.reporter).run()
         clustering = self.cluster()
-        return IndexSummary(scan, pipeline, clustering, self.status())
+        assignment = self.assign()
+        return IndexSummary(scan, pipeline, clustering, assignment, self.status())
+
+    def assign(self) -> AssignmentReport:
+        """Match unassigned faces against the persons' prototypes: auto-assign or suggest
+        (people/assignment.py). Runs after every index run; a pack without calibrated
+        thresholds is skipped with the reason in the report."""
+        with session_scope(self.factory) as session:
+            return AssignmentService(session, self.settings.model_pack).assign_unassigned()
 
     def cluster(self, full: bool = False) -> ClusterReport:
         """Update the clusters of the configured pack; a pack without calibrated settings is
@@ -123,6 +133,7 @@ class IndexService:
             session.close()
         report = FacePipeline(self.factory, self.settings, self.reporter).run()
         self.cluster()
+        self.assign()
         return queued, report
 
     def status(self) -> LibraryStatus:
