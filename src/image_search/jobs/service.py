@@ -138,23 +138,26 @@ class IndexService:
 
     def status(self) -> LibraryStatus:
         with session_scope(self.factory) as session:
-            assets = AssetRepository(session)
-            by_status: dict[str, dict[str, int]] = {}
-            for (kind, status), count in assets.counts_by_status().items():
-                by_status.setdefault(kind, {})[status] = count
-            return LibraryStatus(
-                assets_by_status=by_status,
-                assets_by_stage=assets.counts_by_stage(),
-                faces=session.scalar(select(func.count(Face.id))) or 0,
-                clusters=session.scalar(select(func.count(Cluster.id))) or 0,
-                clustered_faces=session.scalar(
-                    select(func.count(Face.id)).where(Face.cluster_id.is_not(None))
-                )
-                or 0,
-                failures=[
-                    Failure(a.path, a.error_stage, a.error, a.attempts) for a in assets.failed()
-                ],
-            )
+            return library_status(session)
+
+
+def library_status(session: Session) -> LibraryStatus:
+    """Assets by kind and status, by stage, face and cluster counts, and the failures."""
+    assets = AssetRepository(session)
+    by_status: dict[str, dict[str, int]] = {}
+    for (kind, status), count in assets.counts_by_status().items():
+        by_status.setdefault(kind, {})[status] = count
+    return LibraryStatus(
+        assets_by_status=by_status,
+        assets_by_stage=assets.counts_by_stage(),
+        faces=session.scalar(select(func.count(Face.id))) or 0,
+        clusters=session.scalar(select(func.count(Cluster.id))) or 0,
+        clustered_faces=session.scalar(
+            select(func.count(Face.id)).where(Face.cluster_id.is_not(None))
+        )
+        or 0,
+        failures=[Failure(a.path, a.error_stage, a.error, a.attempts) for a in assets.failed()],
+    )
 
 
 def failed_count(status: LibraryStatus) -> int:

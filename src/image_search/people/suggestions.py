@@ -234,6 +234,22 @@ class SuggestionService:
         ok = sum(r.ok for r in results)
         return BulkResult(ok, len(results) - ok, results, jobs)
 
+    # jobs --------------------------------------------------------------------------------
+    def start_find_more(self, person_id: int, params: dict[str, object], centroid: bool) -> Job:
+        """Queue a find-more job (by sampled prototypes, or by centroid) for a person with
+        faces. Raises ``NotFoundError`` (person), ``InvalidInputError`` (no faces yet)."""
+        self.persons.require(person_id)
+        if self.people.face_count(person_id) == 0:
+            raise InvalidInputError(f"person {person_id} has no faces to search with")
+        kind = "find_more_centroid" if centroid else "find_more"
+        return JobRepository(self.session).enqueue(
+            kind, {"personId": person_id, **params}, person_id=person_id
+        )
+
+    def start_assignment(self) -> Job:
+        """Queue a run of the two-tier assignment over all unassigned faces."""
+        return JobRepository(self.session).enqueue("assign", {})
+
     # helpers -----------------------------------------------------------------------------
     def _require(self, suggestion_id: int) -> FaceSuggestion:
         suggestion = self.suggestions.get(suggestion_id)

@@ -1,0 +1,59 @@
+"""The FastAPI application: routers of every domain, JSON errors, and the background job
+runner in the same process (``image-search serve``)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from image_search.api.errors import install_error_handlers
+from image_search.config import Settings
+from image_search.faces.routes import router as faces_router
+from image_search.jobs.routes import router as jobs_router
+from image_search.jobs.runner import JobRunner
+from image_search.jobs.service import open_database
+from image_search.library.routes import router as library_router
+from image_search.people.routes import router as persons_router
+from image_search.people.suggestion_routes import router as suggestions_router
+from image_search.people.tasks import handlers
+
+API_VERSION = "1"
+
+
+def create_app(settings: Settings, run_jobs: bool = True, job_threads: int = 1) -> FastAPI:
+    """The API for the library described by ``settings``.
+
+    The database is migrated at start-up. With ``run_jobs`` the background job runner
+    (find-more, assignment) starts with the app and stops with it.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        factory = open_database(settings)
+        app.state.settings = settings
+        app.state.session_factory = factory
+        runner = None
+        if run_jobs:
+            runner = JobRunner(factory, handlers(settings.model_pack), threads=job_threads)
+            runner.start()
+        app.state.job_runner = runner
+        try:
+            yield
+        finally:
+            if runner is not None:
+                runner.stop()
+            factory.kw["bind"].dispose()
+
+    app = FastAPI(
+        title="image-search",
+        version=API_VERSION,
+        summary="Self-hosted photo and video library that finds the people in it.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    # Suggestions before faces: /faces/suggestions/... must not be read as /faces/{face_id}.
+    for router in (suggestions_router, persons_router, faces_router, library_router, jobs_router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,60 @@
+"""Server-sent events for a job: its row is read every ``POLL_SECONDS`` and an event is sent
+whenever phase, progress or status changed; the stream ends with the job."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+from fastapi.sse import EventSourceResponse, format_sse_event
+from sqlalchemy.orm import Session, sessionmaker
+
+from image_search.db.engine import session_scope
+from image_search.errors import NotFoundError
+from image_search.jobs.models import TERMINAL_STATUSES
+from image_search.jobs.repository import JobRepository
+from image_search.jobs.schemas import JobSchema
+
+POLL_SECONDS = 0.25
+# A stream is closed after this long even if the job never ends (the client reconnects).
+MAX_STREAM_SECONDS = 3600.0
+
+
+def read_job(factory: sessionmaker[Session], job_id: str) -> JobSchema | None:
+    with session_scope(factory) as session:
+        job = JobRepository(session).get(job_id)
+        return JobSchema.build(job) if job is not None else None
+
+
+async def job_events(
+    factory: sessionmaker[Session], job_id: str, poll_seconds: float = POLL_SECONDS
+) -> AsyncIterator[bytes]:
+    """``event: progress`` with the job as JSON on every change, then one final event named
+    after the end status (``complete`` or ``failed``)."""
+    last: tuple[object, ...] | None = None
+    waited = 0.0
+    while waited < MAX_STREAM_SECONDS:
+        job = await asyncio.to_thread(read_job, factory, job_id)
+        if job is None:
+            gone = json.dumps({"error": f"job {job_id} is gone"})
+            yield format_sse_event(event="failed", data_str=gone)
+            return
+        state = (job.status, job.phase, job.current, job.total, job.message)
+        if state != last:
+            last = state
+            data = job.model_dump_json(by_alias=True)
+            if job.status in TERMINAL_STATUSES:
+                yield format_sse_event(event=job.status, data_str=data)
+                return
+            yield format_sse_event(event="progress", data_str=data)
+        await asyncio.sleep(poll_seconds)
+        waited += poll_seconds
+
+
+async def job_event_stream(factory: sessionmaker[Session], job_id: str) -> EventSourceResponse:
+    """Validate the job id, then stream its events. Raises ``NotFoundError`` (before any byte
+    is sent, so the client gets a plain 404)."""
+    if await asyncio.to_thread(read_job, factory, job_id) is None:
+        raise NotFoundError(f"job {job_id} does not exist")
+    return EventSourceResponse(job_events(factory, job_id), headers={"Cache-Control": "no-cache"})
