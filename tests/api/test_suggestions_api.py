@@ -1,0 +1,330 @@
+"""The face-suggestion contract (../shared/seeds/002_c68180e0afd50046.txt) on a real indexed
+library: two-tier assignment, grouped and flat lists, accept / reject / undo, bulk actions,
+find-more jobs with server-sent progress, settings; bad input is refused and changes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from image_search.faces.models import Face
+from image_search.people.models import FaceRejection, FaceSuggestion
+from tests.api.conftest import ApiLibrary
+from tests.api.helpers import (
+    follow_events,
+    name_largest_clusters,
+    run_assignment,
+    set_thresholds,
+)
+
+SUGGESTIONS = "/api/v1/faces/suggestions"
+CONTRACT_FIELDS = {
+    "id",
+    "faceInstanceId",
+    "suggestedPersonId",
+    "confidence",
+    "status",
+    "faceThumbnailUrl",
+    "fullImageUrl",
+    "path",
+    "bboxX",
+    "bboxY",
+    "bboxW",
+    "bboxH",
+    "matchingPrototypeIds",
+    "prototypeScores",
+    "aggregateConfidence",
+    "prototypeMatchCount",
+}
+PHASES = ["queued", "sampling_prototypes", "searching", "creating_suggestions", "complete"]
+
+
+def _suggest_only(api: ApiLibrary, persons: int = 4) -> list[dict[str, Any]]:
+    """Name clusters, then run assignment that may suggest but never auto-assigns."""
+    named = name_largest_clusters(api, persons)
+    set_thresholds(api, auto=1.0, suggest=0.9)
+    job = run_assignment(api)
+    assert job["result"]["autoAssigned"] == 0
+    return named
+
+
+def _pending_count(api: ApiLibrary) -> int:
+    with api.factory() as session:
+        return int(
+            session.scalar(
+                select(func.count(FaceSuggestion.id)).where(FaceSuggestion.status == "pending")
+            )
+            or 0
+        )
+
+
+def _all_pending(api: ApiLibrary) -> list[dict[str, Any]]:
+    return api.get(SUGGESTIONS, params={"status": "pending", "pageSize": 200})["items"]
+
+
+def test_assignment_creates_multi_prototype_suggestions(api: ApiLibrary) -> None:
+    _suggest_only(api)
+    grouped = api.get(SUGGESTIONS, params={"grouped": "true"})
+    assert grouped["totalSuggestions"] == _pending_count(api) > 0
+    assert grouped["page"] == 1 and grouped["groupsPerPage"] == 20
+    maxima = [g["maxConfidence"] for g in grouped["groups"]]
+    assert maxima == sorted(maxima, reverse=True)
+    for group in grouped["groups"]:
+        person = api.get(f"/api/v1/persons/{group['personId']}")
+        assert group["personName"] == person["name"]
+        assert group["labeledFaceCount"] == person["faceCount"]
+        prototypes = {p["faceId"] for p in person["prototypes"]}
+        confidences = [s["confidence"] for s in group["suggestions"]]
+        assert confidences == sorted(confidences, reverse=True)
+        assert group["maxConfidence"] == confidences[0]
+        for s in group["suggestions"]:
+            assert s.keys() >= CONTRACT_FIELDS
+            assert s["status"] == "pending" and s["suggestedPersonId"] == group["personId"]
+            assert s["confidence"] >= 0.9
+            assert set(s["matchingPrototypeIds"]) <= prototypes
+            assert s["prototypeScores"] == {
+                str(i): s["prototypeScores"][str(i)] for i in s["matchingPrototypeIds"]
+            }
+            assert s["prototypeMatchCount"] == len(s["matchingPrototypeIds"])
+            assert s["isMultiPrototypeMatch"] == (s["prototypeMatchCount"] > 1)
+            assert s["aggregateConfidence"] <= s["confidence"] + 1e-9
+            assert s["confidence"] == max(s["prototypeScores"].values())
+            assert s["sourceFaceId"] in s["matchingPrototypeIds"]
+            face = api.get(f"/api/v1/faces/{s['faceInstanceId']}")
+            assert face["personId"] is None
+            assert (s["bboxX"], s["bboxW"]) == (face["bboxX"], face["bboxW"])
+            assert s["faceThumbnailUrl"] == f"/api/v1/images/{face['assetId']}/thumbnail"
+    # Running the assignment again creates no duplicate pending suggestion.
+    before = _pending_count(api)
+    run_assignment(api)
+    assert _pending_count(api) == before
+
+
+def test_auto_assign_only_when_one_person_is_close(api: ApiLibrary) -> None:
+    (named,) = name_largest_clusters(api, 1)
+    pid = named["personId"]
+    faces = [f["id"] for f in api.get(f"/api/v1/persons/{pid}/faces")["items"]]
+    twin = api.post(
+        "/api/v1/faces/assign", {"faceIds": faces[: len(faces) // 2], "newPersonName": "Twin"}
+    )
+    set_thresholds(api, auto=0.9, suggest=0.9)
+    result = run_assignment(api)["result"]
+    with api.factory() as session:
+        auto = list(session.scalars(select(Face.id).where(Face.assigned_by == "auto")))
+        pending = session.execute(
+            select(FaceSuggestion.face_id, FaceSuggestion.suggested_person_id).where(
+                FaceSuggestion.status == "pending"
+            )
+        ).all()
+    assert result["autoAssigned"] == len(auto)
+    by_face: dict[int, set[int]] = {}
+    for face_id, person_id in pending:
+        by_face.setdefault(face_id, set()).add(person_id)
+    # A face close to both halves of the same identity is suggested for both, never assigned.
+    ambiguous = [f for f, persons in by_face.items() if {pid, twin["personId"]} <= persons]
+    assert ambiguous, "expected faces matching both persons"
+    assert result["ambiguous"] >= 1
+    for face_id in ambiguous:
+        assert api.get(f"/api/v1/faces/{face_id}")["personId"] is None
+    assert not set(auto) & set(by_face)
+
+
+def test_grouped_pagination_and_filters(api: ApiLibrary) -> None:
+    _suggest_only(api)
+    everything = api.get(SUGGESTIONS, params={"grouped": "true"})
+    total_groups = everything["totalGroups"]
+    assert total_groups >= 2
+    pages = [
+        api.get(SUGGESTIONS, params={"grouped": "true", "groupsPerPage": 1, "page": p})
+        for p in range(1, total_groups + 2)
+    ]
+    assert [len(p["groups"]) for p in pages] == [1] * total_groups + [0]
+    assert [p["groups"][0]["personId"] for p in pages[:-1]] == [
+        g["personId"] for g in everything["groups"]
+    ]
+    one_each = api.get(SUGGESTIONS, params={"grouped": "true", "suggestionsPerGroup": 1})
+    assert all(len(g["suggestions"]) == 1 for g in one_each["groups"])
+    assert [g["suggestionCount"] for g in one_each["groups"]] == [
+        g["suggestionCount"] for g in everything["groups"]
+    ]
+    person = everything["groups"][-1]["personId"]
+    only = api.get(SUGGESTIONS, params={"grouped": "true", "personId": person})
+    assert [g["personId"] for g in only["groups"]] == [person]
+    assert api.get(SUGGESTIONS, params={"grouped": "true", "status": "rejected"})["groups"] == []
+    flat = api.get(SUGGESTIONS, params={"pageSize": 3})
+    assert flat["total"] == everything["totalSuggestions"] and len(flat["items"]) <= 3
+    for params in (
+        {"grouped": "true", "page": 0},
+        {"grouped": "true", "groupsPerPage": 0},
+        {"grouped": "true", "suggestionsPerGroup": 201},
+        {"grouped": "true", "status": "maybe"},
+        {"pageSize": 500},
+        {"personId": "x"},
+    ):
+        response = api.client.get(SUGGESTIONS, params=params)
+        assert response.status_code == 422, params
+        assert response.json()["error"]["code"] == "validation_error"
+
+
+def test_accept_reject_undo_one_by_one(api: ApiLibrary) -> None:
+    _suggest_only(api)
+    first, second = _all_pending(api)[:2]
+
+    accepted = api.post(f"{SUGGESTIONS}/{first['id']}/accept")
+    assert accepted["status"] == "accepted" and accepted["reviewedAt"] is not None
+    face = api.get(f"/api/v1/faces/{first['faceInstanceId']}")
+    assert face["personId"] == first["suggestedPersonId"] and face["assignedBy"] == "suggestion"
+    with api.factory() as session:
+        others = session.scalars(
+            select(FaceSuggestion.status).where(
+                FaceSuggestion.face_id == first["faceInstanceId"],
+                FaceSuggestion.id != first["id"],
+            )
+        ).all()
+    assert "pending" not in others
+    for verb in ("accept", "reject"):
+        conflict = api.client.post(f"{SUGGESTIONS}/{first['id']}/{verb}")
+        assert conflict.status_code == 409 and conflict.json()["error"]["code"] == "conflict"
+
+    rejected = api.post(f"{SUGGESTIONS}/{second['id']}/reject")
+    assert rejected["status"] == "rejected"
+    with api.factory() as session:
+        pair = (second["faceInstanceId"], second["suggestedPersonId"])
+        assert session.get(FaceRejection, pair) is not None
+
+    undone = api.post(f"{SUGGESTIONS}/{first['id']}/undo")
+    assert undone["status"] == "pending" and undone["reviewedAt"] is None
+    assert api.get(f"/api/v1/faces/{first['faceInstanceId']}")["personId"] is None
+    api.post(f"{SUGGESTIONS}/{second['id']}/undo")
+    with api.factory() as session:
+        assert session.get(FaceRejection, pair) is None
+    assert api.client.post(f"{SUGGESTIONS}/{first['id']}/undo").status_code == 409
+    for verb in ("accept", "reject", "undo"):
+        missing = api.client.post(f"{SUGGESTIONS}/999999/{verb}")
+        assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+def test_bulk_action_results_per_item_and_auto_find_more(api: ApiLibrary) -> None:
+    _suggest_only(api)
+    pending = _all_pending(api)
+    chosen = [s["id"] for s in pending[:3]]
+    response = api.post(
+        f"{SUGGESTIONS}/bulk-action",
+        {"suggestionIds": [*chosen, 999999], "action": "accept", "autoFindMore": True},
+    )
+    assert response["processed"] == 3 and response["failed"] == 1
+    assert response["errors"] == [
+        {
+            "id": 999999,
+            "ok": False,
+            "error": "not_found",
+            "message": "suggestion 999999 does not exist",
+        }
+    ]
+    persons = {s["suggestedPersonId"] for s in pending[:3]}
+    jobs = response["findMoreJobs"]
+    assert {j["personId"] for j in jobs} == persons
+    for job in jobs:
+        assert job["progressKey"] == f"find_more:progress:{job['personId']}:{job['jobId']}"
+        events = follow_events(api, job["eventsUrl"])
+        assert events[-1][0] == "complete"
+        assert events[-1][1]["result"]["personId"] == job["personId"]
+    again = api.post(f"{SUGGESTIONS}/bulk-action", {"suggestionIds": chosen, "action": "reject"})
+    assert again["processed"] == 0 and {e["error"] for e in again["errors"]} == {"conflict"}
+    for body in (
+        {"suggestionIds": [], "action": "accept"},
+        {"suggestionIds": chosen, "action": "delete"},
+        {"suggestionIds": chosen, "action": "accept", "findMorePrototypeCount": 0},
+    ):
+        assert api.client.post(f"{SUGGESTIONS}/bulk-action", json=body).status_code == 422
+
+
+def test_find_more_jobs_stream_their_phases(api: ApiLibrary) -> None:
+    named = name_largest_clusters(api, 4)
+    set_thresholds(api, auto=1.0, suggest=0.9)
+    pid = named[0]["personId"]
+    job = api.post(
+        f"{SUGGESTIONS}/persons/{pid}/find-more",
+        {"prototypeCount": 5, "maxSuggestions": 2, "minConfidence": 0.85},
+        expect=202,
+    )
+    assert job["status"] == "queued"
+    events = follow_events(
+        api,
+        f"{SUGGESTIONS}/persons/{pid}/find-more-events?progressKey={job['progressKey']}",
+    )
+    # The stream polls the job row: a fast job may skip phases, but never goes back.
+    phases = [data["phase"] for _, data in events]
+    assert phases == sorted(phases, key=PHASES.index) and set(phases) <= set(PHASES)
+    assert phases[-1] == "complete" and events[-1][0] == "complete"
+    result = events[-1][1]["result"]
+    assert result["prototypesUsed"] == 5 and result["suggestionsCreated"] <= 2
+    created = api.get(SUGGESTIONS, params={"personId": pid, "pageSize": 200})["items"]
+    assert len([s for s in created if s["source"] == "find_more"]) == result["suggestionsCreated"]
+    assert all(s["confidence"] >= 0.85 for s in created)
+
+    centroid = api.post(
+        f"{SUGGESTIONS}/persons/{pid}/find-more-centroid", {"minSimilarity": 0.85}, expect=202
+    )
+    end = follow_events(api, centroid["eventsUrl"])[-1]
+    assert end[0] == "complete" and end[1]["kind"] == "find_more_centroid"
+    job_view = api.get(f"/api/v1/jobs/{centroid['jobId']}")
+    assert job_view["status"] == "complete" and job_view["progress"] == 1.0
+
+
+def test_find_more_refuses_bad_input(api: ApiLibrary) -> None:
+    (named,) = name_largest_clusters(api, 1)
+    empty = api.post("/api/v1/persons", {"name": "No faces"}, expect=201)
+    pid = named["personId"]
+    cases = [
+        ("/persons/999999/find-more", {}, 404),
+        ("/persons/999999/find-more-centroid", {}, 404),
+        (f"/persons/{empty['id']}/find-more", {}, 422),
+        (f"/persons/{pid}/find-more", {"prototypeCount": 0}, 422),
+        (f"/persons/{pid}/find-more", {"minConfidence": 2}, 422),
+        (f"/persons/{pid}/find-more-centroid", {"maxResults": -1}, 422),
+    ]
+    for path, body, status in cases:
+        assert api.client.post(SUGGESTIONS + path, json=body).status_code == status, path
+    assert api.get("/api/v1/jobs") == []
+    events = api.client.get(
+        f"{SUGGESTIONS}/persons/{pid}/find-more-events", params={"jobId": "nope"}
+    )
+    assert events.status_code == 404
+    assert api.client.get(f"{SUGGESTIONS}/persons/{pid}/find-more-events").status_code == 422
+    assert api.client.get("/api/v1/jobs/nope/events").status_code == 404
+    assert api.client.get("/api/v1/jobs/nope").status_code == 404
+
+
+def test_settings_are_read_and_changed_per_pack(api: ApiLibrary) -> None:
+    settings = api.get(f"{SUGGESTIONS}/settings")
+    assert settings["modelPack"] == "yunet-dlib"
+    assert settings["autoAssignThreshold"] == settings["calibratedAutoAssignThreshold"]
+    assert settings["suggestionThreshold"] <= settings["autoAssignThreshold"]
+    changed = api.client.put(
+        f"{SUGGESTIONS}/settings", json={"suggestionThreshold": 0.5, "groupsPerPage": 7}
+    ).json()
+    assert changed["suggestionThreshold"] == 0.5 and changed["groupsPerPage"] == 7
+    assert changed["autoAssignThreshold"] == settings["autoAssignThreshold"]
+    assert api.get(SUGGESTIONS, params={"grouped": "true"})["groupsPerPage"] == 7
+    for body in (
+        {"suggestionThreshold": changed["autoAssignThreshold"] + 0.01},
+        {"autoAssignThreshold": 1.5},
+        {"itemsPerGroup": 0},
+    ):
+        assert api.client.put(f"{SUGGESTIONS}/settings", json=body).status_code == 422, body
+    assert api.get(f"{SUGGESTIONS}/settings") == changed
+
+
+def test_a_suggestion_expires_when_its_face_is_assigned_elsewhere(api: ApiLibrary) -> None:
+    _suggest_only(api)
+    suggestion = _all_pending(api)[0]
+    other = api.post("/api/v1/persons", {"name": "Someone else"}, expect=201)
+    api.post(
+        "/api/v1/faces/assign", {"faceIds": [suggestion["faceInstanceId"]], "personId": other["id"]}
+    )
+    assert api.get(f"{SUGGESTIONS}/{suggestion['id']}")["status"] == "expired"
+    grouped = api.get(SUGGESTIONS, params={"grouped": "true"})
+    assert suggestion["id"] not in {s["id"] for g in grouped["groups"] for s in g["suggestions"]}
+    assert grouped["totalSuggestions"] == _pending_count(api)
