@@ -91,3 +91,12 @@ def indexed_faces(
     service = IndexService(settings)
     summary = service.index(roots)
     yield IndexedLibrary(settings, summary, service.factory, faces_dir)
+
+
+def copy_sqlite_database(source: Path, target: Path) -> None:
+    """A consistent copy of a live SQLite database (WAL content included), by SQLite's online
+    backup API."""
+    import sqlite3
+
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)

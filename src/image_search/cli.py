@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from image_search.cli_people import app as people_app
 from image_search.cli_progress import RichReporter
 from image_search.config import Settings, get_settings
 from image_search.errors import ImageSearchError
@@ -190,6 +191,24 @@ def evaluate(
     except ImageSearchError as exc:
         _fail(exc)
 
+
+@app.command()
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (default: this machine only).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    pack: PackOption = None,
+) -> None:
+    """Run the REST API (OpenAPI docs at /docs) and the background job runner in one process."""
+    from image_search.api.server import serve as run_server
+
+    run_server(_settings(pack), host=host, port=port)
+
+
+# The people commands (people, person, name, suggest, suggestions, ...) live in cli_people.py;
+# added without a name they sit at the top level: `image-search name 12 Alice`.
+app.add_typer(people_app)
 
 if __name__ == "__main__":
     app()

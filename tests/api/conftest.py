@@ -5,7 +5,6 @@ while thumbnails and crops are shared."""
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from image_search.api.app import create_app
 from image_search.config import Settings
 from image_search.db.engine import make_engine, make_session_factory
 from image_search.jobs.service import IndexService
-from tests.conftest import make_settings
+from tests.conftest import copy_sqlite_database, make_settings
 
 
 @dataclass
@@ -98,10 +97,7 @@ def _copy_database(request: pytest.FixtureRequest, backend: str, tmp_path: Path)
         template: IndexedTemplate = request.getfixturevalue("sqlite_template")
         source = Path(template.database_url.removeprefix("sqlite:///"))
         target = tmp_path / "library.db"
-        shutil.copyfile(source, target)
-        for suffix in ("-wal", "-shm"):  # normally checkpointed away when the engine closed
-            if Path(f"{source}{suffix}").exists():
-                shutil.copyfile(f"{source}{suffix}", f"{target}{suffix}")
+        copy_sqlite_database(source, target)
         return template.settings.model_copy(update={"database_url": f"sqlite:///{target}"})
     template = request.getfixturevalue("postgresql_template")
     server = request.getfixturevalue("pg_server")
