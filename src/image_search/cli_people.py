@@ -156,16 +156,14 @@ def person(
         detail = PersonService(session, pack).detail(person_id)
         listed = _person_faces(session, pack, person_id) if faces else []
     _print_detail(detail)
-    for face_id, quality, assigned_by, asset_id in listed:
-        console.print(
-            f"  face {face_id}  quality {quality:.2f}  by {assigned_by}  asset {asset_id}"
-        )
+    for face_id, quality, assigned_by, path in listed:
+        console.print(f"  face {face_id}  quality {quality:.2f}  by {assigned_by}  {escape(path)}")
 
 
-def _person_faces(session: Session, pack: str, person_id: int) -> list[tuple[int, float, str, int]]:
-    """(face id, quality, assigned by, asset id) of a person's faces, best quality first."""
+def _person_faces(session: Session, pack: str, person_id: int) -> list[tuple[int, float, str, str]]:
+    """(face id, quality, assigned by, file) of a person's faces, best quality first."""
     _, faces = FaceBrowseService(session, pack).person_faces(person_id, 1, 500)
-    return [(f.face.id, f.face.quality, f.face.assigned_by or "-", f.face.asset_id) for f in faces]
+    return [(f.face.id, f.face.quality, f.face.assigned_by or "-", f.asset_path) for f in faces]
 
 
 def _print_detail(detail: PersonDetail) -> None:

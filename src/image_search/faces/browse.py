@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from image_search.errors import InvalidInputError, NotFoundError
 from image_search.faces.models import Cluster, Face
 from image_search.faces.repository import FaceRepository
+from image_search.library.models import Asset
 from image_search.people.repository import PeopleRepository
 
 MAX_PAGE_SIZE = 500
@@ -20,6 +21,7 @@ MAX_PAGE_SIZE = 500
 class FaceWithPerson:
     face: Face
     person_name: str | None
+    asset_path: str
 
 
 @dataclass(slots=True)
@@ -92,8 +94,24 @@ class FaceBrowseService:
         return int(total), self._with_names(list(rows))
 
     def _with_names(self, faces: list[Face]) -> list[FaceWithPerson]:
-        names = self.people.names(f.person_id for f in faces if f.person_id is not None)
-        return [
-            FaceWithPerson(f, names.get(f.person_id) if f.person_id is not None else None)
-            for f in faces
-        ]
+        return with_names_and_paths(self.session, faces)
+
+
+def with_names_and_paths(session: Session, faces: list[Face]) -> list[FaceWithPerson]:
+    """Faces with their person's name and their file's path (two queries in all)."""
+    names = PeopleRepository(session).names(f.person_id for f in faces if f.person_id is not None)
+    asset_ids = list({f.asset_id for f in faces})
+    paths = (
+        {
+            i: p
+            for i, p in session.execute(select(Asset.id, Asset.path).where(Asset.id.in_(asset_ids)))
+        }
+        if asset_ids
+        else {}
+    )
+    return [
+        FaceWithPerson(
+            f, names.get(f.person_id) if f.person_id is not None else None, paths[f.asset_id]
+        )
+        for f in faces
+    ]

@@ -15,6 +15,7 @@ class FaceSchema(CamelModel):
 
     id: int
     asset_id: int
+    path: str  # the file the face is in
     model_pack: str
     bbox_x: float
     bbox_y: float
@@ -38,6 +39,7 @@ class FaceSchema(CamelModel):
         return cls(
             id=f.id,
             asset_id=f.asset_id,
+            path=item.asset_path,
             model_pack=f.model_pack,
             bbox_x=f.box_x,
             bbox_y=f.box_y,

@@ -12,11 +12,10 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from image_search.errors import InvalidInputError, NotFoundError
-from image_search.faces.browse import FaceWithPerson
+from image_search.faces.browse import FaceWithPerson, with_names_and_paths
 from image_search.faces.models import Face
 from image_search.library.media import THUMBNAIL_SIZES, sharded_path
 from image_search.library.models import Asset, AssetKind, AssetStatus
-from image_search.people.repository import PeopleRepository
 
 # Formats every current browser displays; other originals (HEIC, TIFF, ...) are served as their
 # 1440 px JPEG preview instead.
@@ -86,13 +85,7 @@ class CatalogService:
         faces = list(
             self.session.scalars(select(Face).where(Face.asset_id == asset_id).order_by(Face.id))
         )
-        names = PeopleRepository(self.session).names(
-            f.person_id for f in faces if f.person_id is not None
-        )
-        return AssetDetail(
-            asset,
-            [FaceWithPerson(f, names.get(f.person_id) if f.person_id else None) for f in faces],
-        )
+        return AssetDetail(asset, with_names_and_paths(self.session, faces))
 
     def thumbnail(self, asset_id: int, size: str = "small") -> FileToSend:
         """The stored thumbnail (``small``: 250 px WebP, ``preview``: 1440 px JPEG).
