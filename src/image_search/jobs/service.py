@@ -88,8 +88,10 @@ class IndexService:
         finally:
             session.close()
         pipeline = FacePipeline(self.factory, self.settings, self.reporter).run()
-        clustering = self.cluster()
+        # Known persons first: faces that match them leave the pool before clustering, so new
+        # clusters hold only faces nobody recognised.
         assignment = self.assign()
+        clustering = self.cluster()
         return IndexSummary(scan, pipeline, clustering, assignment, self.status())
 
     def assign(self) -> AssignmentReport:
@@ -132,8 +134,8 @@ class IndexService:
         finally:
             session.close()
         report = FacePipeline(self.factory, self.settings, self.reporter).run()
-        self.cluster()
         self.assign()
+        self.cluster()
         return queued, report
 
     def status(self) -> LibraryStatus:
