@@ -20,6 +20,9 @@ class Face(Base, TimestampMixin):
         Index("ix_faces_cluster_id", "cluster_id"),
         Index("ix_faces_person_id", "person_id"),
         Index("ix_faces_model_pack", "model_pack"),
+        # Covers the review pages' face lookups (box and asset by face id) so they read this
+        # small index instead of wide face rows (embeddings): docs/benchmarks.md.
+        Index("ix_faces_review", "id", "asset_id", "box_x", "box_y", "box_width", "box_height"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -133,16 +133,49 @@ class SuggestionGroup(Base):
     """Per person and status: how many suggestions and the best confidence.
 
     Maintained by database triggers on ``face_suggestions`` (migration 0002), so the grouped
-    suggestions page never aggregates a million rows per request.
+    suggestions page never aggregates a million rows per request. The index covers the page's
+    queries for one status (no table lookups): its persons by best confidence, then id.
     """
 
     __tablename__ = "suggestion_groups"
-    __table_args__ = (Index("ix_suggestion_groups_status_max", "status", "max_confidence"),)
+    __table_args__ = (
+        Index(
+            "ix_suggestion_groups_status_max",
+            "status",
+            "max_confidence",
+            "person_id",
+            "suggestion_count",
+        ),
+    )
 
     person_id: Mapped[int] = mapped_column(
         ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True
     )
     status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    suggestion_count: Mapped[int] = mapped_column(Integer)
+    max_confidence: Mapped[float | None] = mapped_column(Float)
+
+
+class SuggestionPersonTotal(Base):
+    """Per person, every status together: how many suggestions and the best confidence.
+
+    Kept by the same triggers as ``suggestion_groups`` (from its rows), for the grouped page
+    without a status filter; the index covers that page's queries like the one above.
+    """
+
+    __tablename__ = "suggestion_person_totals"
+    __table_args__ = (
+        Index(
+            "ix_suggestion_person_totals_max",
+            "max_confidence",
+            "person_id",
+            "suggestion_count",
+        ),
+    )
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True
+    )
     suggestion_count: Mapped[int] = mapped_column(Integer)
     max_confidence: Mapped[float | None] = mapped_column(Float)
 

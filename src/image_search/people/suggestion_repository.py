@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import Integer, and_, any_, bindparam, delete, func, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from image_search.db.base import utcnow
 from image_search.faces.models import Face
-from image_search.people.models import FaceSuggestion, SuggestionGroup, SuggestionStatus
+from image_search.people.models import (
+    FaceSuggestion,
+    SuggestionGroup,
+    SuggestionPersonTotal,
+    SuggestionStatus,
+)
 
 
 @dataclass(slots=True)
@@ -28,6 +36,33 @@ class GroupedPage:
     total_suggestions: int
 
 
+# PostgreSQL: a list of ids as one array parameter (``id = ANY(:ids)``).
+_IDS = bindparam("ids", type_=ARRAY(Integer))
+# Pairs per statement in SuggestionRepository._best_rows; SQLite allows 500 terms in a
+# compound SELECT (SQLITE_MAX_COMPOUND_SELECT).
+_UNION_TERMS = 200
+_BEST_LATERAL_SQL = text(
+    "SELECT best.id, best.suggested_person_id, best.confidence "
+    "FROM unnest(CAST(:persons AS integer[]), CAST(:statuses AS varchar[])) "
+    "AS pair(person_id, status) "
+    "CROSS JOIN LATERAL (SELECT id, suggested_person_id, confidence FROM face_suggestions "
+    "WHERE suggested_person_id = pair.person_id AND status = pair.status "
+    "ORDER BY confidence DESC, id LIMIT :n) AS best"
+)
+
+
+@lru_cache(maxsize=64)
+def _best_union_sql(terms: int) -> str:
+    """UNION ALL of ``terms`` "best :n suggestions of person :pI with status :sI" sub-selects
+    (SQLite allows no ORDER BY or LIMIT on a bare compound member)."""
+    one = (
+        "SELECT * FROM (SELECT id, suggested_person_id, confidence FROM face_suggestions "
+        "WHERE suggested_person_id = :p{i} AND status = :s{i} "
+        "ORDER BY confidence DESC, id LIMIT :n) AS best_{i}"
+    )
+    return "\nUNION ALL\n".join(one.format(i=i) for i in range(terms))
+
+
 class SuggestionRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -37,12 +72,18 @@ class SuggestionRepository:
 
     def get_many(self, suggestion_ids: Iterable[int]) -> dict[int, FaceSuggestion]:
         ids = list(set(suggestion_ids))
-        if not ids:
-            return {}
-        return {
-            s.id: s
-            for s in self.session.scalars(select(FaceSuggestion).where(FaceSuggestion.id.in_(ids)))
-        }
+        if self.session.get_bind().dialect.name == "postgresql":
+            # one array parameter: planned once, unlike an IN list of len(ids) parameters
+            query = select(FaceSuggestion).where(FaceSuggestion.id == any_(_IDS))
+            return {s.id: s for s in self.session.scalars(query, {"ids": ids})} if ids else {}
+        found: dict[int, FaceSuggestion] = {}
+        for start in range(0, len(ids), 1000):  # SQLite allows at most 32,766 parameters
+            chunk = ids[start : start + 1000]
+            for s in self.session.scalars(
+                select(FaceSuggestion).where(FaceSuggestion.id.in_(chunk))
+            ):
+                found[s.id] = s
+        return found
 
     def add_all(self, suggestions: Sequence[FaceSuggestion]) -> None:
         self.session.add_all(suggestions)
@@ -146,72 +187,94 @@ class SuggestionRepository:
         status: str | None,
         person_id: int | None,
     ) -> GroupedPage:
-        """One page of suggestion groups (persons by their best confidence, highest first) with
-        each group's best ``per_group`` suggestions.
+        """One page of suggestion groups (persons by their best confidence, highest first, then
+        by id) with each group's best ``per_group`` suggestions (by confidence, highest first,
+        then by id).
 
-        Reads ``suggestion_groups`` (kept by triggers) for the groups and totals, then one
-        windowed query over the page's persons: cost grows with the page, not the table.
+        Groups and totals come from ``suggestion_groups`` or, for every status,
+        ``suggestion_person_totals`` (both kept by triggers) through a covering index; each
+        group's best suggestions are an index range scan stopped after ``per_group`` rows, per
+        person and status. The cost grows with the page, never with the table or with the
+        size of a group.
         """
-        filters = []
-        if status is not None:
-            filters.append(SuggestionGroup.status == status)
+        groups, total_groups, total_suggestions = self._group_rows(
+            offset, groups_per_page, status, person_id
+        )
+        suggestions = self._best_per_person([g.person_id for g in groups], per_group, status)
+        return GroupedPage(groups, suggestions, total_groups, total_suggestions)
+
+    def _group_rows(
+        self, offset: int, limit: int, status: str | None, person_id: int | None
+    ) -> tuple[list[GroupRow], int, int]:
+        """The page's groups, the number of groups and the number of suggestions in them.
+
+        One status reads ``suggestion_groups`` (one row per person and status), every status
+        ``suggestion_person_totals`` (one row per person); either way both statements are one
+        range of a covering index and count() counts persons.
+        """
+        table = SuggestionGroup if status is not None else SuggestionPersonTotal
+        filters = [] if status is None else [SuggestionGroup.status == status]
         if person_id is not None:
-            filters.append(SuggestionGroup.person_id == person_id)
-        count = func.sum(SuggestionGroup.suggestion_count)
-        best = func.max(SuggestionGroup.max_confidence)
-        if status is not None:
-            # one row per person: no aggregation, the (status, max_confidence) index orders it
-            groups_query = (
-                select(
-                    SuggestionGroup.person_id,
-                    SuggestionGroup.suggestion_count,
-                    SuggestionGroup.max_confidence,
-                )
-                .where(*filters)
-                .order_by(SuggestionGroup.max_confidence.desc(), SuggestionGroup.person_id)
-            )
-        else:
-            groups_query = (
-                select(SuggestionGroup.person_id, count, best)
-                .where(*filters)
-                .group_by(SuggestionGroup.person_id)
-                .order_by(best.desc(), SuggestionGroup.person_id)
-            )
-        totals = self.session.execute(
-            select(
-                func.count(func.distinct(SuggestionGroup.person_id)),
-                func.coalesce(func.sum(SuggestionGroup.suggestion_count), 0),
-            ).where(*filters)
+            filters.append(table.person_id == person_id)
+        total_groups, total_suggestions = self.session.execute(
+            select(func.count(), func.coalesce(func.sum(table.suggestion_count), 0)).where(*filters)
         ).one()
+        page = (
+            select(table.person_id, table.suggestion_count, table.max_confidence)
+            .where(*filters)
+            .order_by(table.max_confidence.desc(), table.person_id)
+            .offset(offset)
+            .limit(limit)
+        )
         groups = [
-            GroupRow(int(p), int(n), float(m or 0.0))
-            for p, n, m in self.session.execute(groups_query.offset(offset).limit(groups_per_page))
+            GroupRow(int(p), int(n), float(m or 0.0)) for p, n, m in self.session.execute(page)
         ]
-        suggestions: dict[int, list[FaceSuggestion]] = {g.person_id: [] for g in groups}
-        if groups:
-            rank = (
-                func.row_number()
-                .over(
-                    partition_by=FaceSuggestion.suggested_person_id,
-                    order_by=(FaceSuggestion.confidence.desc(), FaceSuggestion.id),
-                )
-                .label("rank")
-            )
-            inner = select(FaceSuggestion.id, rank).where(
-                FaceSuggestion.suggested_person_id.in_(list(suggestions))
-            )
-            if status is not None:
-                inner = inner.where(FaceSuggestion.status == status)
-            ranked = inner.subquery()
-            rows = self.session.scalars(
-                select(FaceSuggestion)
-                .join(ranked, ranked.c.id == FaceSuggestion.id)
-                .where(ranked.c.rank <= per_group)
-                .order_by(FaceSuggestion.suggested_person_id, ranked.c.rank)
-            )
-            for s in rows:
-                suggestions[s.suggested_person_id].append(s)
-        return GroupedPage(groups, suggestions, int(totals[0]), int(totals[1]))
+        return groups, int(total_groups), int(total_suggestions)
+
+    def _best_per_person(
+        self, person_ids: list[int], per_group: int, status: str | None
+    ) -> dict[int, list[FaceSuggestion]]:
+        """Each person's best ``per_group`` suggestions of ``status`` (None: any), best first.
+
+        One ``ORDER BY confidence DESC, id LIMIT per_group`` per person and status: each reads
+        ix_face_suggestions_person_status_confidence from the high end and stops after
+        ``per_group`` rows. (A window function over the page's persons instead reads and sorts
+        every suggestion they have: tens of thousands for a large person.) With every status,
+        each status's best rows are the candidates and the best ``per_group`` of them are kept
+        here, in the same order as one ordered query over all statuses.
+        """
+        statuses = [status] if status is not None else [str(s) for s in SuggestionStatus]
+        pairs = [(p, s) for p in person_ids for s in statuses]
+        candidates: dict[int, list[tuple[float, int]]] = {p: [] for p in person_ids}
+        for start in range(0, len(pairs), _UNION_TERMS):
+            for suggestion_id, person, confidence in self._best_rows(
+                pairs[start : start + _UNION_TERMS], per_group
+            ):
+                candidates[person].append((-float(confidence), int(suggestion_id)))
+        best = {p: [i for _, i in sorted(found)[:per_group]] for p, found in candidates.items()}
+        loaded = self.get_many(i for ids in best.values() for i in ids)
+        return {p: [loaded[i] for i in ids if i in loaded] for p, ids in best.items()}
+
+    def _best_rows(self, pairs: list[tuple[int, str]], per_group: int) -> Sequence[Any]:
+        """(id, person id, confidence) of the best ``per_group`` suggestions of each
+        (person id, status) pair: PostgreSQL runs one LATERAL join (planned once), SQLite,
+        which has no LATERAL, a UNION ALL of one ordered, limited sub-select per pair."""
+        if not pairs:
+            return []
+        if self.session.get_bind().dialect.name == "postgresql":
+            return self.session.execute(
+                _BEST_LATERAL_SQL,
+                {
+                    "persons": [p for p, _ in pairs],
+                    "statuses": [s for _, s in pairs],
+                    "n": per_group,
+                },
+            ).all()
+        params: dict[str, object] = {"n": per_group}
+        for i, (p, s) in enumerate(pairs):
+            params[f"p{i}"] = p
+            params[f"s{i}"] = s
+        return self.session.execute(text(_best_union_sql(len(pairs))), params).all()
 
     def flat_page(
         self, offset: int, limit: int, status: str | None, person_id: int | None

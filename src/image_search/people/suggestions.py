@@ -24,13 +24,33 @@ BULK_ACTIONS = ("accept", "reject", "undo")
 MAX_PAGE_SIZE = 200
 
 
+@dataclass(slots=True, frozen=True)
+class FaceBox:
+    """The columns of a face a reviewer sees (pixels of the oriented original)."""
+
+    id: int
+    asset_id: int
+    box_x: float
+    box_y: float
+    box_width: float
+    box_height: float
+
+
+@dataclass(slots=True, frozen=True)
+class AssetRef:
+    id: int
+    path: str
+    width: int | None
+    height: int | None
+
+
 @dataclass(slots=True)
 class SuggestionView:
     """A suggestion with what a reviewer needs to see it: face box and file."""
 
     suggestion: FaceSuggestion
-    face: Face
-    asset: Asset
+    face: FaceBox
+    asset: AssetRef
     person_name: str | None
 
 
@@ -264,13 +284,31 @@ class SuggestionService:
         return suggestion
 
     def _views(self, rows: Sequence[FaceSuggestion]) -> dict[int, SuggestionView]:
-        faces = self.people.faces(s.face_id for s in rows)
+        """Views of suggestions with three narrow reads (faces, assets, names): the grouped
+        page shows up to 10,000 suggestions and must not load embeddings or whole rows."""
+        face_ids = list({s.face_id for s in rows})
+        faces: dict[int, FaceBox] = {}
+        for start in range(0, len(face_ids), 1000):
+            for f_id, a_id, x, y, w, h in self.session.execute(
+                select(
+                    Face.id,
+                    Face.asset_id,
+                    Face.box_x,
+                    Face.box_y,
+                    Face.box_width,
+                    Face.box_height,
+                ).where(Face.id.in_(face_ids[start : start + 1000]))
+            ):
+                faces[f_id] = FaceBox(f_id, a_id, x, y, w, h)
         asset_ids = list({f.asset_id for f in faces.values()})
-        assets = (
-            {a.id: a for a in self.session.scalars(select(Asset).where(Asset.id.in_(asset_ids)))}
-            if asset_ids
-            else {}
-        )
+        assets: dict[int, AssetRef] = {}
+        for start in range(0, len(asset_ids), 1000):
+            for a_id, path, width, height in self.session.execute(
+                select(Asset.id, Asset.path, Asset.width, Asset.height).where(
+                    Asset.id.in_(asset_ids[start : start + 1000])
+                )
+            ):
+                assets[a_id] = AssetRef(a_id, path, width, height)
         names = self.people.names(s.suggested_person_id for s in rows)
         views: dict[int, SuggestionView] = {}
         for s in rows:
@@ -282,4 +320,4 @@ class SuggestionService:
         return views
 
     def _labelled_counts(self, person_ids: list[int]) -> dict[int, int]:
-        return {p: self.people.face_count(p) for p in person_ids}
+        return self.people.face_counts(person_ids)
