@@ -11,6 +11,7 @@ from image_search.people.models import (
     PersonCentroid,
     PersonPrototype,
     SuggestionGroup,
+    SuggestionPersonTotal,
 )
 
 __all__ = [
@@ -26,4 +27,5 @@ __all__ = [
     "PersonCentroid",
     "PersonPrototype",
     "SuggestionGroup",
+    "SuggestionPersonTotal",
 ]
