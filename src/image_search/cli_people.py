@@ -34,6 +34,7 @@ from rich.progress import (
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from image_search.cli_progress import RichReporter
 from image_search.config import Settings, get_settings
 from image_search.db.engine import session_scope
 from image_search.errors import ImageSearchError
@@ -367,8 +368,8 @@ def suggest(pack: PackOption = None) -> None:
     At or above the pack's auto-assign threshold a face is assigned, at or above the suggestion
     threshold it is suggested (see: image-search thresholds). Runs after every index too."""
     settings = _settings(pack)
-    with _errors():
-        report = IndexService(settings).assign()
+    with _errors(), RichReporter(console) as reporter:
+        report = IndexService(settings, reporter).assign()
     _print_assignment(report)
 
 

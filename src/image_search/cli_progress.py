@@ -20,6 +20,7 @@ LABELS = {
     "faces": "Finding faces",
     "embedding": "Embedding dataset",
     "clustering": "Comparing clusterings",
+    "assign": "Matching faces to persons",
 }
 
 

@@ -25,3 +25,25 @@ class NullReporter:
 
     def finish(self, task: str) -> None:
         pass
+
+
+class PhaseProgress:
+    """Adapts a ``(done, total)`` callback (what services report) to a ``ProgressReporter``
+    phase: started on the first report, advanced by the difference, finished once."""
+
+    def __init__(self, reporter: ProgressReporter, task: str) -> None:
+        self.reporter = reporter
+        self.task = task
+        self.done = 0
+        self.started = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.started:
+            self.reporter.start(self.task, total)
+            self.started = True
+        self.reporter.advance(self.task, done - self.done)
+        self.done = done
+
+    def finish(self) -> None:
+        if self.started:
+            self.reporter.finish(self.task)

@@ -17,7 +17,7 @@ from image_search.faces.pack_settings import UncalibratedPackError
 from image_search.faces.repository import FaceRepository
 from image_search.faces.service import ClusterReport, ClusterService
 from image_search.jobs.pipeline import FacePipeline, PipelineReport
-from image_search.jobs.progress import ProgressReporter
+from image_search.jobs.progress import NullReporter, PhaseProgress, ProgressReporter
 from image_search.library.models import AssetStatus
 from image_search.library.repository import AssetRepository
 from image_search.library.service import ScanReport, ScanService
@@ -98,8 +98,14 @@ class IndexService:
         """Match unassigned faces against the persons' prototypes: auto-assign or suggest
         (people/assignment.py). Runs after every index run; a pack without calibrated
         thresholds is skipped with the reason in the report."""
-        with session_scope(self.factory) as session:
-            return AssignmentService(session, self.settings.model_pack).assign_unassigned()
+        progress = PhaseProgress(self.reporter or NullReporter(), "assign")
+        try:
+            with session_scope(self.factory) as session:
+                return AssignmentService(session, self.settings.model_pack).assign_unassigned(
+                    progress=progress
+                )
+        finally:
+            progress.finish()
 
     def cluster(self, full: bool = False) -> ClusterReport:
         """Update the clusters of the configured pack; a pack without calibrated settings is

@@ -131,7 +131,7 @@ class PersonService:
         face_ids = self.people.cluster_face_ids(cluster_id)
         skip = self.people.rejected_faces(person.id) | set(exclude_face_ids)
         chosen = [f for f in face_ids if f not in skip]
-        self._assign(chosen, person.id, "cluster")
+        self.apply_assignment(chosen, person.id, "cluster")
         self.faces.set_clusters([f for f in face_ids if f in skip], None)
         self.faces.delete_empty_clusters()
         if person.cover_face_id is None and chosen:
@@ -229,7 +229,7 @@ class PersonService:
         ]
         ok = [r.id for r in results if r.ok]
         self.people.remove_rejections(ok, person.id)
-        self._assign(ok, person.id, "user")
+        self.apply_assignment(ok, person.id, "user")
         if person.cover_face_id is None and ok:
             person.cover_face_id = self._best_face(ok)
         return person, results
@@ -273,8 +273,11 @@ class PersonService:
         return self.detail(person_id)
 
     # helpers -----------------------------------------------------------------------------
-    def _assign(self, face_ids: Sequence[int], person_id: int, assigned_by: str) -> None:
-        """Assign and keep everything that depends on a person's faces in step."""
+    def apply_assignment(self, face_ids: Sequence[int], person_id: int, assigned_by: str) -> None:
+        """Give existing faces to a person and keep everything that depends on a person's faces
+        in step: pending suggestions of the faces (accepted for this person, expired for
+        others), cover faces of the persons they leave, prototypes and centroids of both.
+        ``assigned_by``: user, cluster, suggestion or auto. No validation: callers check ids."""
         if not face_ids:
             return
         previous = {

@@ -172,7 +172,9 @@ class SuggestionService:
         face's other pending suggestions expire. Raises ``NotFoundError``, ``ConflictError``
         (not pending)."""
         suggestion = self._require_pending(suggestion_id)
-        self.persons._assign([suggestion.face_id], suggestion.suggested_person_id, "suggestion")
+        self.persons.apply_assignment(
+            [suggestion.face_id], suggestion.suggested_person_id, "suggestion"
+        )
         self.session.refresh(suggestion)
         return self.view(suggestion_id)
 
