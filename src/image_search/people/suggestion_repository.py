@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from image_search.db.base import utcnow
 from image_search.faces.models import Face
+from image_search.library.models import Asset
 from image_search.people.models import (
     FaceSuggestion,
     SuggestionGroup,
@@ -28,10 +30,73 @@ class GroupRow:
     max_confidence: float
 
 
+@dataclass(slots=True, frozen=True)
+class SuggestionRecord:
+    """A face_suggestions row as plain values: the read-only twin of ``FaceSuggestion`` that
+    review pages use (building 1,000 ORM objects per page costs more than the SQL)."""
+
+    id: int
+    face_id: int
+    suggested_person_id: int
+    confidence: float
+    source_face_id: int | None
+    status: str
+    source: str
+    created_at: datetime
+    reviewed_at: datetime | None
+    matching_prototype_ids: list[int] | None
+    prototype_scores: dict[str, float] | None
+    aggregate_confidence: float | None
+    prototype_match_count: int | None
+
+
+@dataclass(slots=True, frozen=True)
+class FaceBox:
+    """The columns of a face a reviewer sees (pixels of the oriented original)."""
+
+    id: int
+    asset_id: int
+    box_x: float
+    box_y: float
+    box_width: float
+    box_height: float
+
+
+@dataclass(slots=True, frozen=True)
+class AssetRef:
+    id: int
+    path: str
+    width: int | None
+    height: int | None
+
+
+@dataclass(slots=True, frozen=True)
+class ReviewRow:
+    """A suggestion with its face box and file, read in one joined query."""
+
+    suggestion: SuggestionRecord
+    face: FaceBox
+    asset: AssetRef
+
+
+_SUGGESTION_COLUMNS = [getattr(FaceSuggestion, f) for f in SuggestionRecord.__slots__]
+_REVIEW_COLUMNS = [
+    *_SUGGESTION_COLUMNS,
+    Face.asset_id,
+    Face.box_x,
+    Face.box_y,
+    Face.box_width,
+    Face.box_height,
+    Asset.path,
+    Asset.width,
+    Asset.height,
+]
+
+
 @dataclass(slots=True)
 class GroupedPage:
     groups: list[GroupRow]
-    suggestions: dict[int, list[FaceSuggestion]]  # person id -> best first
+    suggestions: dict[int, list[ReviewRow]]  # person id -> best first
     total_groups: int
     total_suggestions: int
 
@@ -70,19 +135,36 @@ class SuggestionRepository:
     def get(self, suggestion_id: int) -> FaceSuggestion | None:
         return self.session.get(FaceSuggestion, suggestion_id)
 
-    def get_many(self, suggestion_ids: Iterable[int]) -> dict[int, FaceSuggestion]:
+    def review_rows(self, suggestion_ids: Iterable[int]) -> dict[int, ReviewRow]:
+        """Suggestions with face box and file by id, as plain rows (one joined query)."""
         ids = list(set(suggestion_ids))
+        joined = (
+            select(*_REVIEW_COLUMNS)
+            .join(Face, Face.id == FaceSuggestion.face_id)
+            .join(Asset, Asset.id == Face.asset_id)
+        )
         if self.session.get_bind().dialect.name == "postgresql":
-            # one array parameter: planned once, unlike an IN list of len(ids) parameters
-            query = select(FaceSuggestion).where(FaceSuggestion.id == any_(_IDS))
-            return {s.id: s for s in self.session.scalars(query, {"ids": ids})} if ids else {}
-        found: dict[int, FaceSuggestion] = {}
-        for start in range(0, len(ids), 1000):  # SQLite allows at most 32,766 parameters
-            chunk = ids[start : start + 1000]
-            for s in self.session.scalars(
-                select(FaceSuggestion).where(FaceSuggestion.id.in_(chunk))
-            ):
-                found[s.id] = s
+            batches = (
+                [self.session.execute(joined.where(FaceSuggestion.id == any_(_IDS)), {"ids": ids})]
+                if ids
+                else []
+            )
+        else:
+            batches = [
+                self.session.execute(joined.where(FaceSuggestion.id.in_(ids[start : start + 1000])))
+                for start in range(0, len(ids), 1000)
+            ]
+        found: dict[int, ReviewRow] = {}
+        n = len(_SUGGESTION_COLUMNS)
+        for batch in batches:
+            for row in batch:
+                suggestion = SuggestionRecord(*row[:n])
+                asset_id, x, y, w, h, path, width, height = row[n:]
+                found[suggestion.id] = ReviewRow(
+                    suggestion,
+                    FaceBox(suggestion.face_id, asset_id, x, y, w, h),
+                    AssetRef(asset_id, path, width, height),
+                )
         return found
 
     def add_all(self, suggestions: Sequence[FaceSuggestion]) -> None:
@@ -233,7 +315,7 @@ class SuggestionRepository:
 
     def _best_per_person(
         self, person_ids: list[int], per_group: int, status: str | None
-    ) -> dict[int, list[FaceSuggestion]]:
+    ) -> dict[int, list[ReviewRow]]:
         """Each person's best ``per_group`` suggestions of ``status`` (None: any), best first.
 
         One ``ORDER BY confidence DESC, id LIMIT per_group`` per person and status: each reads
@@ -252,7 +334,7 @@ class SuggestionRepository:
             ):
                 candidates[person].append((-float(confidence), int(suggestion_id)))
         best = {p: [i for _, i in sorted(found)[:per_group]] for p, found in candidates.items()}
-        loaded = self.get_many(i for ids in best.values() for i in ids)
+        loaded = self.review_rows(i for ids in best.values() for i in ids)
         return {p: [loaded[i] for i in ids if i in loaded] for p, ids in best.items()}
 
     def _best_rows(self, pairs: list[tuple[int, str]], per_group: int) -> Sequence[Any]:

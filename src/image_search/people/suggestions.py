@@ -18,37 +18,22 @@ from image_search.library.models import Asset
 from image_search.people.models import FaceSuggestion, SuggestionStatus
 from image_search.people.repository import PeopleRepository
 from image_search.people.service import ItemResult, PersonService
-from image_search.people.suggestion_repository import SuggestionRepository
+from image_search.people.suggestion_repository import (
+    AssetRef,
+    FaceBox,
+    SuggestionRecord,
+    SuggestionRepository,
+)
 
 BULK_ACTIONS = ("accept", "reject", "undo")
 MAX_PAGE_SIZE = 200
-
-
-@dataclass(slots=True, frozen=True)
-class FaceBox:
-    """The columns of a face a reviewer sees (pixels of the oriented original)."""
-
-    id: int
-    asset_id: int
-    box_x: float
-    box_y: float
-    box_width: float
-    box_height: float
-
-
-@dataclass(slots=True, frozen=True)
-class AssetRef:
-    id: int
-    path: str
-    width: int | None
-    height: int | None
 
 
 @dataclass(slots=True)
 class SuggestionView:
     """A suggestion with what a reviewer needs to see it: face box and file."""
 
-    suggestion: FaceSuggestion
+    suggestion: FaceSuggestion | SuggestionRecord
     face: FaceBox
     asset: AssetRef
     person_name: str | None
@@ -125,7 +110,6 @@ class SuggestionService:
         )
         person_ids = [g.person_id for g in found.groups]
         names = self.people.names(person_ids)
-        views = self._views([s for g in found.suggestions.values() for s in g])
         labelled = self._labelled_counts(person_ids)
         groups = [
             SuggestionGroupView(
@@ -134,7 +118,10 @@ class SuggestionService:
                 g.suggestion_count,
                 g.max_confidence,
                 labelled.get(g.person_id, 0),
-                [views[s.id] for s in found.suggestions[g.person_id] if s.id in views],
+                [
+                    SuggestionView(r.suggestion, r.face, r.asset, names.get(g.person_id))
+                    for r in found.suggestions[g.person_id]
+                ],
             )
             for g in found.groups
         ]
