@@ -251,3 +251,13 @@ def test_create_list_and_page_persons(api: ApiLibrary) -> None:
     assert counts == sorted(counts, reverse=True) and counts[-1] == 0
     assert api.client.get("/api/v1/persons", params={"page": 0}).status_code == 422
     assert api.client.get("/api/v1/persons/abc").status_code == 422
+
+
+def test_a_cluster_emptied_by_assigning_its_faces_disappears(api: ApiLibrary) -> None:
+    cluster = api.get("/api/v1/clusters")["items"][0]
+    faces = [f["id"] for f in api.get(f"/api/v1/clusters/{cluster['id']}/faces")["items"]]
+    api.post("/api/v1/faces/assign", {"faceIds": faces[:-1], "newPersonName": "Most"})
+    assert api.get(f"/api/v1/clusters/{cluster['id']}/faces")["total"] == 1
+    api.post("/api/v1/faces/assign", {"faceIds": faces[-1:], "newPersonName": "Last"})
+    assert api.client.get(f"/api/v1/clusters/{cluster['id']}/faces").status_code == 404
+    assert cluster["id"] not in {c["id"] for c in api.get("/api/v1/clusters")["items"]}

@@ -149,6 +149,8 @@ class AssignmentService:
         report.suggestions_created, report.suggested = record_suggestions(
             self.suggestions, rejected, to_suggest, source="assignment"
         )
+        if to_assign:
+            self.faces.delete_empty_clusters()  # assigned faces leave their unnamed clusters
         report.persons_touched = sorted(to_assign)
         PrototypeService(self.session, pack).refresh(report.persons_touched)
         return report

@@ -276,18 +276,21 @@ class PersonService:
     def apply_assignment(self, face_ids: Sequence[int], person_id: int, assigned_by: str) -> None:
         """Give existing faces to a person and keep everything that depends on a person's faces
         in step: pending suggestions of the faces (accepted for this person, expired for
-        others), cover faces of the persons they leave, prototypes and centroids of both.
-        ``assigned_by``: user, cluster, suggestion or auto. No validation: callers check ids."""
+        others), cover faces of the persons they leave, unnamed clusters left empty, prototypes
+        and centroids of both. ``assigned_by``: user, cluster, suggestion or auto. No
+        validation: callers check ids."""
         if not face_ids:
             return
-        previous = {
-            f.person_id for f in self.people.faces(face_ids).values() if f.person_id is not None
-        }
+        faces = self.people.faces(face_ids).values()
+        previous = {f.person_id for f in faces if f.person_id is not None}
+        left_cluster = any(f.cluster_id is not None for f in faces)
         self.people.assign_faces(face_ids, person_id, assigned_by)
         self.suggestions.close_pending_for_faces(face_ids, person_id)
         for other in previous - {person_id}:
             self._clear_cover(other, face_ids)
         self.session.flush()
+        if left_cluster:
+            self.faces.delete_empty_clusters()
         self._refresh(previous | {person_id})
 
     def _clear_cover(self, person_id: int, face_ids: Iterable[int]) -> None:
