@@ -328,3 +328,73 @@ def test_a_suggestion_expires_when_its_face_is_assigned_elsewhere(api: ApiLibrar
     grouped = api.get(SUGGESTIONS, params={"grouped": "true"})
     assert suggestion["id"] not in {s["id"] for g in grouped["groups"] for s in g["suggestions"]}
     assert grouped["totalSuggestions"] == _pending_count(api)
+
+
+def test_undo_refuses_when_a_newer_pending_suggestion_exists(api: ApiLibrary) -> None:
+    _suggest_only(api)
+    first = _all_pending(api)[0]
+    face, person = first["faceInstanceId"], first["suggestedPersonId"]
+    api.post(f"{SUGGESTIONS}/{first['id']}/reject")
+    api.post("/api/v1/faces/assign", {"faceIds": [face], "personId": person})  # lifts it
+    api.post("/api/v1/faces/unassign", {"faceIds": [face]})
+    set_thresholds(api, auto=1.0, suggest=-1.0)
+    run_assignment(api)
+    newer = [
+        s
+        for s in _all_pending(api)
+        if (s["faceInstanceId"], s["suggestedPersonId"]) == (face, person)
+    ]
+    assert len(newer) == 1
+    single = api.client.post(f"{SUGGESTIONS}/{first['id']}/undo")
+    assert single.status_code == 409 and single.json()["error"]["code"] == "conflict"
+    bulk = api.post(
+        f"{SUGGESTIONS}/bulk-action", {"suggestionIds": [first["id"]], "action": "undo"}
+    )
+    assert bulk["failed"] == 1 and bulk["errors"][0]["error"] == "conflict"
+    assert api.get(f"{SUGGESTIONS}/{first['id']}")["status"] == "rejected"
+
+
+def test_merge_keeps_rejections_and_other_persons_pending_suggestions(api: ApiLibrary) -> None:
+    named = name_largest_clusters(api, 4)
+    a, b, c, d = (n["personId"] for n in named)
+    set_thresholds(api, auto=1.0, suggest=-1.0)
+    run_assignment(api)  # every unassigned face is suggested for up to 3 persons
+    pending = _all_pending(api)
+    shared = next(
+        f
+        for f in {s["faceInstanceId"] for s in pending}
+        if {a, b} <= {s["suggestedPersonId"] for s in pending if s["faceInstanceId"] == f}
+    )
+    to_a = next(s for s in pending if (s["faceInstanceId"], s["suggestedPersonId"]) == (shared, a))
+    api.post(f"{SUGGESTIONS}/{to_a['id']}/reject")
+    # A "find mistakes" search: pending suggestions for faces that belong to other persons.
+    job = api.post(
+        f"{SUGGESTIONS}/persons/{c}/find-more-centroid",
+        {"minSimilarity": -1.0, "unassignedOnly": False, "maxResults": 5},
+        expect=202,
+    )
+    follow_events(api, job["eventsUrl"])
+    with api.factory() as session:
+        mistakes = session.scalars(
+            select(FaceSuggestion.id)
+            .join(Face, Face.id == FaceSuggestion.face_id)
+            .where(
+                FaceSuggestion.suggested_person_id == c,
+                FaceSuggestion.status == "pending",
+                Face.person_id.is_not(None),
+            )
+        ).all()
+    assert mistakes
+
+    api.post(f"/api/v1/persons/{b}/merge", {"sourcePersonIds": [a]})
+    for s in api.get(SUGGESTIONS, params={"personId": b, "pageSize": 200, "status": "pending"})[
+        "items"
+    ]:
+        assert s["faceInstanceId"] != shared  # rejected for A, so rejected for the merged person
+    with api.factory() as session:
+        assert session.get(FaceRejection, (shared, b)) is not None
+        still = session.scalars(
+            select(FaceSuggestion.status).where(FaceSuggestion.id.in_(mistakes))
+        ).all()
+    assert set(still) == {"pending"}  # an unrelated merge leaves them alone
+    assert d  # the fourth person only widens the set of suggested persons

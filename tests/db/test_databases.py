@@ -64,3 +64,41 @@ def test_index_and_cluster_on_each_database(
     again = service.index([root])
     assert again.scan.unchanged == 15 and again.pipeline.processed == 0
     assert again.status.faces == 15
+
+
+def test_sqlite_read_then_write_waits_instead_of_failing(tmp_path: Path) -> None:
+    """Two units of work that read then write, interleaved: with a deferred BEGIN the second
+    write would fail at once (SQLITE_BUSY_SNAPSHOT); with BEGIN IMMEDIATE it waits its turn."""
+    import threading
+
+    from image_search.db.engine import make_session_factory, session_scope
+    from image_search.people.models import Person
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'library.db'}")
+    upgrade_to_head(engine)
+    factory = make_session_factory(engine)
+    with session_scope(factory) as session:
+        session.add(Person(name="counter", hidden=False))
+    errors: list[BaseException] = []
+    ready = threading.Event()
+
+    def other_writer() -> None:
+        try:
+            ready.wait()
+            with session_scope(factory) as session:
+                person = session.scalars(sa.select(Person)).one()
+                person.name += "+"
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=other_writer)
+    thread.start()
+    with session_scope(factory) as session:
+        person = session.scalars(sa.select(Person)).one()
+        ready.set()
+        thread.join(0.5)  # the other writer is waiting for our transaction, not failing
+        person.name += "+"
+    thread.join(30)
+    assert not errors
+    with session_scope(factory) as session:
+        assert session.scalars(sa.select(Person.name)).one() == "counter++"

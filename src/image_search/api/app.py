@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from image_search.api.errors import install_error_handlers
 from image_search.config import Settings
+from image_search.db.engine import make_read_session_factory
 from image_search.faces.routes import router as faces_router
 from image_search.jobs.routes import router as jobs_router
 from image_search.jobs.runner import JobRunner
@@ -34,6 +35,7 @@ def create_app(settings: Settings, run_jobs: bool = True, job_threads: int = 1) 
         factory = open_database(settings)
         app.state.settings = settings
         app.state.session_factory = factory
+        app.state.read_session_factory = make_read_session_factory(factory.kw["bind"])
         runner = None
         if run_jobs:
             runner = JobRunner(factory, handlers(settings.model_pack), threads=job_threads)

@@ -18,13 +18,17 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_factory(request: Request) -> sessionmaker[Session]:
-    factory: sessionmaker[Session] = request.app.state.session_factory
+    """The read-only session factory (server-sent event streams poll through it)."""
+    factory: sessionmaker[Session] = request.app.state.read_session_factory
     return factory
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """A session whose transaction commits when the route returns and rolls back on error."""
-    with session_scope(request.app.state.session_factory) as session:
+    """A session whose transaction commits when the route returns and rolls back on error;
+    GET and HEAD requests read through a read-only session (never blocked by the writer)."""
+    state = request.app.state
+    factory = state.read_session_factory if request.method in ("GET", "HEAD") else None
+    with session_scope(factory or state.session_factory) as session:
         yield session
 
 

@@ -45,11 +45,29 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # A deferred BEGIN that reads and then writes fails at once with SQLITE_BUSY_SNAPSHOT when
+    # another connection committed in between (busy_timeout does not apply): transactions take
+    # the write lock up front (BEGIN IMMEDIATE, waiting up to busy_timeout for it), except
+    # those opened read-only (see ``make_read_session_factory``), which never block writers.
+    read_only = connection.get_execution_options().get(READ_ONLY_OPTION)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+READ_ONLY_OPTION = "image_search_read_only"
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for units of work that may write (SQLite: BEGIN IMMEDIATE)."""
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that only read (SQLite: a deferred BEGIN, concurrent with the writer). A write
+    after a read through one can fail with SQLITE_BUSY_SNAPSHOT: GET requests and polling
+    only."""
+    return sessionmaker(
+        bind=engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False
+    )
 
 
 @contextmanager
@@ -64,3 +82,8 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def read_only(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """A read-only twin of ``factory`` (same engine and pool)."""
+    return make_read_session_factory(factory.kw["bind"])

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from image_search.db.engine import session_scope
@@ -21,6 +23,7 @@ from image_search.jobs.models import Job
 from image_search.jobs.repository import JobRepository
 
 log = logging.getLogger(__name__)
+RECORD_ATTEMPTS = 3
 
 # (phase, current, total, message)
 ProgressCallback = Callable[[str, int, int, str | None], None]
@@ -41,17 +44,31 @@ def run_job(factory: sessionmaker[Session], job: Job, handlers: Mapping[str, Job
             raise ImageSearchError(f"no handler for job kind {job.kind!r}")
         result = handler(factory, dict(job.params or {}), progress)
     except ImageSearchError as exc:
-        with session_scope(factory) as session:
-            JobRepository(session).fail(job.id, exc.message)
+        message = exc.message
+        _record(factory, lambda jobs: jobs.fail(job.id, message))
         return False
     except Exception as exc:  # a bug must not kill the worker thread
         log.exception("job %s (%s) failed", job.id, job.kind)
-        with session_scope(factory) as session:
-            JobRepository(session).fail(job.id, f"{type(exc).__name__}: {exc}")
+        error = f"{type(exc).__name__}: {exc}"
+        _record(factory, lambda jobs: jobs.fail(job.id, error))
         return False
-    with session_scope(factory) as session:
-        JobRepository(session).finish(job.id, result)
+    _record(factory, lambda jobs: jobs.finish(job.id, result))
     return True
+
+
+def _record(factory: sessionmaker[Session], write: Callable[[JobRepository], None]) -> None:
+    """Write a job's end state, retrying a few times: a busy database must not leave the job
+    ``running`` for ever."""
+    for attempt in range(RECORD_ATTEMPTS):
+        try:
+            with session_scope(factory) as session:
+                write(JobRepository(session))
+            return
+        except OperationalError:
+            if attempt == RECORD_ATTEMPTS - 1:
+                raise
+            log.warning("recording a job's end failed, retrying", exc_info=True)
+            time.sleep(1.0 + attempt)
 
 
 def run_queued(factory: sessionmaker[Session], handlers: Mapping[str, JobHandler]) -> int:
@@ -117,4 +134,7 @@ class JobRunner:
                 self._wake.wait(self.poll_seconds)
                 self._wake.clear()
                 continue
-            run_job(self.factory, job, self.handlers)
+            try:
+                run_job(self.factory, job, self.handlers)
+            except Exception:  # keep the thread (and the queue) alive whatever happens
+                log.exception("job %s could not be recorded", job.id)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
-from image_search.db.engine import session_scope
+from image_search.db.engine import read_only, session_scope
 from image_search.errors import InvalidInputError, NotFoundError
 from image_search.faces.pack_settings import load_pack_settings
 from image_search.faces.repository import FaceRepository
@@ -62,6 +62,19 @@ def _candidates(
     return ids[keep], vectors[keep]
 
 
+def _still_candidates(
+    people: PeopleRepository, face_ids: list[int], person_id: int, unassigned_only: bool
+) -> set[int]:
+    """Of ``face_ids``, those that may still be suggested for the person: unassigned (or, with
+    ``unassigned_only=False``, assigned to someone else) at the time of writing."""
+    faces = people.faces(face_ids)
+    return {
+        f.id
+        for f in faces.values()
+        if f.person_id is None or (not unassigned_only and f.person_id != person_id)
+    }
+
+
 def find_more(
     factory: sessionmaker[Session],
     model_pack: str,
@@ -83,7 +96,8 @@ def find_more(
     """
     report = progress or (lambda *_: None)
     report("sampling_prototypes", 0, 1, None)
-    with session_scope(factory) as session:
+    # read phase: a read-only session, so progress can be written meanwhile (SQLite)
+    with session_scope(read_only(factory)) as session:
         pack = load_pack_settings(FaceRepository(session), model_pack)
         threshold = thresholds(pack)[1] if min_confidence is None else min_confidence
         people = PeopleRepository(session)
@@ -119,7 +133,11 @@ def find_more(
     report("searching", int(candidate_ids.size), int(candidate_ids.size), f"{len(matches)} matches")
     report("creating_suggestions", 0, len(ranked), None)
     with session_scope(factory) as session:
-        rejected = PeopleRepository(session).rejected_pairs(face for face, _ in ranked)
+        people = PeopleRepository(session)
+        # faces may have been assigned while the search ran
+        still = _still_candidates(people, [face for face, _ in ranked], person_id, True)
+        ranked = [(face, hits) for face, hits in ranked if face in still]
+        rejected = people.rejected_pairs(face for face, _ in ranked)
         created, _ = record_suggestions(
             SuggestionRepository(session), rejected, dict(ranked), source="find_more"
         )
@@ -148,7 +166,8 @@ def find_more_by_centroid(
     """
     report = progress or (lambda *_: None)
     report("sampling_prototypes", 0, 1, "centroid")
-    with session_scope(factory) as session:
+    # read phase: a read-only session, so progress can be written meanwhile (SQLite)
+    with session_scope(read_only(factory)) as session:
         pack = load_pack_settings(FaceRepository(session), model_pack)
         threshold = thresholds(pack)[1] if min_similarity is None else min_similarity
         people = PeopleRepository(session)
@@ -175,6 +194,10 @@ def find_more_by_centroid(
         skip = people.rejected_faces(person_id) | SuggestionRepository(
             session
         ).pending_faces_of_person(person_id)
+        still = _still_candidates(
+            people, [int(candidate_ids[i]) for i in chosen], person_id, unassigned_only
+        )
+        skip |= {int(candidate_ids[i]) for i in chosen} - still
         rows = [
             FaceSuggestion(
                 face_id=int(candidate_ids[i]),

@@ -80,9 +80,11 @@ class PrototypeService:
         self.pack = pack
 
     def refresh(self, person_ids: set[int] | list[int]) -> None:
-        """Re-choose automatic prototypes (pinned ones kept) and recompute centroids."""
+        """Re-choose automatic prototypes (pinned ones kept), recompute centroids, and give a
+        person without a cover face its best face."""
         for person_id in sorted(set(person_ids)):
-            if self.people.get(person_id) is None:
+            person = self.people.get(person_id)
+            if person is None:
                 continue
             self.people.drop_prototypes_not_owned(person_id)
             face_ids, quality, embeddings = self.people.labelled_embeddings(
@@ -101,3 +103,7 @@ class PrototypeService:
             self.people.save_centroid(
                 person_id, self.pack.model_pack, centroid(embeddings), int(face_ids.size)
             )
+            if person.cover_face_id is None and face_ids.size:
+                # e.g. the cover's file was re-indexed (its face row replaced), or the person
+                # got its first faces by auto-assignment: the best face becomes the cover
+                person.cover_face_id = int(face_ids[int(np.argmax(quality))])

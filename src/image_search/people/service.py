@@ -3,7 +3,8 @@ cover faces, assigning and unassigning faces, pinned prototypes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -63,6 +64,7 @@ class PersonService:
         self.people = PeopleRepository(session)
         self.suggestions = SuggestionRepository(session)
         self.faces = FaceRepository(session)
+        self._deferred: set[int] | None = None  # persons to refresh at the end of a batch
 
     # reading -----------------------------------------------------------------------------
     def require(self, person_id: int) -> Person:
@@ -190,7 +192,11 @@ class PersonService:
             self.session.flush()
             self.session.delete(source)
         self.session.flush()
-        self.suggestions.expire_pending_of_assigned_faces()
+        # Pairs that are now rejected (a source's "not this person") stop being pending, and
+        # pending suggestions for faces the target now owns expire; suggestions of other
+        # persons' faces (find-mistakes searches) are left alone.
+        self.suggestions.reject_pending_of_rejected_pairs(target_id)
+        self.suggestions.expire_pending_of_own_faces(target_id)
         self._refresh([target_id])
         return target
 
@@ -220,6 +226,8 @@ class PersonService:
         person = self.require(person_id) if person_id is not None else None
         if person is None:
             assert new_person_name is not None
+            if not found:
+                raise NotFoundError("none of the faces exists: no person was created")
             person = self.create(new_person_name)
         results = [
             ItemResult(f, True)
@@ -304,7 +312,25 @@ class PersonService:
         faces = self.people.faces(face_ids)
         return max(faces.values(), key=lambda f: f.quality).id if faces else None
 
+    @contextmanager
+    def batched_refresh(self) -> Iterator[None]:
+        """Within the block, prototypes and centroids of touched persons are refreshed once, at
+        the end (a bulk accept of 1,000 faces of one person refreshes it once, not 1,000
+        times)."""
+        outer = self._deferred is None
+        if outer:
+            self._deferred = set()
+        try:
+            yield
+        finally:
+            if outer:
+                touched, self._deferred = self._deferred or set(), None
+                self._refresh(touched)
+
     def _refresh(self, person_ids: Iterable[int]) -> None:
+        if self._deferred is not None:
+            self._deferred.update(person_ids)
+            return
         try:
             pack = load_pack_settings(self.faces, self.model_pack)
         except UncalibratedPackError:

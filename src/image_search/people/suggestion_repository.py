@@ -16,6 +16,7 @@ from image_search.db.base import utcnow
 from image_search.faces.models import Face
 from image_search.library.models import Asset
 from image_search.people.models import (
+    FaceRejection,
     FaceSuggestion,
     SuggestionGroup,
     SuggestionPersonTotal,
@@ -247,16 +248,31 @@ class SuggestionRepository:
             .values(suggested_person_id=target_id)
         )
 
-    def expire_pending_of_assigned_faces(self) -> int:
-        """Pending suggestions whose face already belongs to a person expire."""
-        assigned = select(Face.id).where(Face.person_id.is_not(None))
+    def expire_pending_of_own_faces(self, person_id: int) -> int:
+        """The person's pending suggestions for faces it already owns expire."""
+        own = select(Face.id).where(Face.person_id == person_id)
         result = self.session.execute(
             update(FaceSuggestion)
             .where(
+                FaceSuggestion.suggested_person_id == person_id,
                 FaceSuggestion.status == SuggestionStatus.PENDING,
-                FaceSuggestion.face_id.in_(assigned),
+                FaceSuggestion.face_id.in_(own),
             )
             .values(status=SuggestionStatus.EXPIRED)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    def reject_pending_of_rejected_pairs(self, person_id: int) -> int:
+        """The person's pending suggestions for faces marked "not this person" are rejected."""
+        rejected = select(FaceRejection.face_id).where(FaceRejection.person_id == person_id)
+        result = self.session.execute(
+            update(FaceSuggestion)
+            .where(
+                FaceSuggestion.suggested_person_id == person_id,
+                FaceSuggestion.status == SuggestionStatus.PENDING,
+                FaceSuggestion.face_id.in_(rejected),
+            )
+            .values(status=SuggestionStatus.REJECTED, reviewed_at=utcnow())
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 

@@ -3,10 +3,11 @@ result per item, and find-more jobs for the persons a bulk accept touched."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from image_search.db.base import utcnow
@@ -159,6 +160,8 @@ class SuggestionService:
         face's other pending suggestions expire. Raises ``NotFoundError``, ``ConflictError``
         (not pending)."""
         suggestion = self._require_pending(suggestion_id)
+        # accepting says "yes, this person": an earlier "not this person" no longer holds
+        self.people.remove_rejections([suggestion.face_id], suggestion.suggested_person_id)
         self.persons.apply_assignment(
             [suggestion.face_id], suggestion.suggested_person_id, "suggestion"
         )
@@ -195,6 +198,10 @@ class SuggestionService:
                 f"suggestion {suggestion_id} is {suggestion.status}: only accepted or rejected "
                 f"suggestions can be undone"
             )
+        if (face.id, person_id) in self.suggestions.pending_by_pair([face.id]):
+            raise ConflictError(
+                f"face {face.id} already has a newer pending suggestion for person {person_id}"
+            )
         self.suggestions.reopen(suggestion)
         self.session.flush()
         return self.view(suggestion_id)
@@ -218,17 +225,8 @@ class SuggestionService:
         handler = {"accept": self.accept, "reject": self.reject, "undo": self.undo}[action]
         results: list[ItemResult] = []
         persons: list[int] = []
-        for suggestion_id in dict.fromkeys(suggestion_ids):
-            savepoint = self.session.begin_nested()
-            try:
-                view = handler(suggestion_id)
-            except ImageSearchError as exc:
-                savepoint.rollback()
-                results.append(ItemResult(suggestion_id, False, exc.code, exc.message))
-                continue
-            savepoint.commit()
-            results.append(ItemResult(suggestion_id, True))
-            persons.append(view.suggestion.suggested_person_id)
+        with self.persons.batched_refresh():
+            self._bulk_items(suggestion_ids, handler, results, persons)
         jobs: list[Job] = []
         if action == "accept" and auto_find_more:
             queue = JobRepository(self.session)
@@ -242,6 +240,30 @@ class SuggestionService:
             ]
         ok = sum(r.ok for r in results)
         return BulkResult(ok, len(results) - ok, results, jobs)
+
+    def _bulk_items(
+        self,
+        suggestion_ids: Sequence[int],
+        handler: Callable[[int], SuggestionView],
+        results: list[ItemResult],
+        persons: list[int],
+    ) -> None:
+        """Apply ``handler`` to each id in its own savepoint; one result per id."""
+        for suggestion_id in dict.fromkeys(suggestion_ids):
+            savepoint = self.session.begin_nested()
+            try:
+                view = handler(suggestion_id)
+            except ImageSearchError as exc:
+                savepoint.rollback()
+                results.append(ItemResult(suggestion_id, False, exc.code, exc.message))
+                continue
+            except IntegrityError as exc:  # a concurrent change broke a constraint: this item only
+                savepoint.rollback()
+                results.append(ItemResult(suggestion_id, False, "conflict", str(exc.orig)))
+                continue
+            savepoint.commit()
+            results.append(ItemResult(suggestion_id, True))
+            persons.append(view.suggestion.suggested_person_id)
 
     # jobs --------------------------------------------------------------------------------
     def start_find_more(self, person_id: int, params: dict[str, object], centroid: bool) -> Job:
