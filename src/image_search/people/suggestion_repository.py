@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, and_, any_, bindparam, delete, func, select, text, update
+from sqlalchemy import Integer, Select, and_, any_, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -251,28 +251,23 @@ class SuggestionRepository:
     def expire_pending_of_own_faces(self, person_id: int) -> int:
         """The person's pending suggestions for faces it already owns expire."""
         own = select(Face.id).where(Face.person_id == person_id)
-        result = self.session.execute(
-            update(FaceSuggestion)
-            .where(
-                FaceSuggestion.suggested_person_id == person_id,
-                FaceSuggestion.status == SuggestionStatus.PENDING,
-                FaceSuggestion.face_id.in_(own),
-            )
-            .values(status=SuggestionStatus.EXPIRED)
-        )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return self._close_pending(person_id, own, {"status": SuggestionStatus.EXPIRED})
 
     def reject_pending_of_rejected_pairs(self, person_id: int) -> int:
         """The person's pending suggestions for faces marked "not this person" are rejected."""
         rejected = select(FaceRejection.face_id).where(FaceRejection.person_id == person_id)
+        values = {"status": SuggestionStatus.REJECTED, "reviewed_at": utcnow()}
+        return self._close_pending(person_id, rejected, values)
+
+    def _close_pending(self, person_id: int, faces: Select[Any], values: dict[str, Any]) -> int:
         result = self.session.execute(
             update(FaceSuggestion)
             .where(
                 FaceSuggestion.suggested_person_id == person_id,
                 FaceSuggestion.status == SuggestionStatus.PENDING,
-                FaceSuggestion.face_id.in_(rejected),
+                FaceSuggestion.face_id.in_(faces),
             )
-            .values(status=SuggestionStatus.REJECTED, reviewed_at=utcnow())
+            .values(**values)
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
