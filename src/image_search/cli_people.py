@@ -474,7 +474,7 @@ PHASES = {
 }
 
 
-class PhaseProgress:
+class FindMoreProgressBars:
     """Rich progress bars for find-more's ``(phase, current, total, message)`` callback."""
 
     def __init__(self, out: Console) -> None:
@@ -488,7 +488,7 @@ class PhaseProgress:
         )
         self.tasks: dict[str, TaskID] = {}
 
-    def __enter__(self) -> PhaseProgress:
+    def __enter__(self) -> FindMoreProgressBars:
         self.progress.start()
         return self
 
@@ -551,7 +551,7 @@ def find_more_command(
     settings = _settings(pack)
     with _errors():
         factory = open_database(settings)
-        with PhaseProgress(console) as progress:
+        with FindMoreProgressBars(console) as progress:
             result: FindMoreResult
             if centroid:
                 result = find_more_by_centroid(
