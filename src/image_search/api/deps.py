@@ -17,7 +17,7 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_factory(request: Request) -> sessionmaker[Session]:
+def get_read_factory(request: Request) -> sessionmaker[Session]:
     """The read-only session factory (server-sent event streams poll through it)."""
     factory: sessionmaker[Session] = request.app.state.read_session_factory
     return factory
@@ -41,4 +41,4 @@ def wake_job_runner(request: Request) -> None:
 # scope="function": commit before the response is sent, so the next request sees the change.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-FactoryDep = Annotated[sessionmaker[Session], Depends(get_factory)]
+ReadFactoryDep = Annotated[sessionmaker[Session], Depends(get_read_factory)]

@@ -36,6 +36,8 @@ class ItemResultSchema(CamelModel):
 
 
 class Page(CamelModel, Generic[T]):
+    """One page of a list: ``items`` of ``total``, 1-based ``page`` of ``pageSize`` items."""
+
     items: list[T]
     total: int
     page: int

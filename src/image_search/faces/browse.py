@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from image_search.errors import InvalidInputError, NotFoundError
+from image_search.errors import NotFoundError
 from image_search.faces.models import Cluster, Face
 from image_search.faces.repository import FaceRepository
 from image_search.library.models import Asset
+from image_search.paging import page_offset
 from image_search.people.repository import PeopleRepository
 
 MAX_PAGE_SIZE = 500
@@ -29,13 +30,6 @@ class ClusterSummary:
     cluster_id: int
     face_count: int
     sample_face_ids: list[int]  # best quality first
-
-
-def check_page(page: int, page_size: int) -> int:
-    """Offset of a 1-based page; raises ``InvalidInputError`` for bad paging."""
-    if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise InvalidInputError(f"page starts at 1 and pageSize is 1..{MAX_PAGE_SIZE}")
-    return (page - 1) * page_size
 
 
 class FaceBrowseService:
@@ -70,7 +64,7 @@ class FaceBrowseService:
         self, page: int, page_size: int, samples: int = 6
     ) -> tuple[int, list[ClusterSummary]]:
         """The pack's unnamed clusters, largest first, each with its best faces."""
-        offset = check_page(page, page_size)
+        offset = page_offset(page, page_size, MAX_PAGE_SIZE)
         sizes = self.faces.cluster_sizes(self.model_pack)
         return len(sizes), [
             ClusterSummary(
@@ -82,7 +76,7 @@ class FaceBrowseService:
     def _page(
         self, condition: object, page: int, page_size: int
     ) -> tuple[int, list[FaceWithPerson]]:
-        offset = check_page(page, page_size)
+        offset = page_offset(page, page_size, MAX_PAGE_SIZE)
         total = self.session.scalar(select(func.count(Face.id)).where(condition)) or 0  # type: ignore[arg-type]
         rows = self.session.scalars(
             select(Face)

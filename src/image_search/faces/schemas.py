@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from image_search.api.schemas import CamelModel, ItemResultSchema
+from image_search.api.schemas import CamelModel, ItemResultSchema, Page
 from image_search.faces.browse import ClusterSummary, FaceWithPerson
 
 
@@ -59,11 +59,8 @@ class FaceSchema(CamelModel):
         )
 
 
-class FaceListResponse(CamelModel):
-    items: list[FaceSchema]
-    total: int
-    page: int
-    page_size: int
+class FaceListResponse(Page[FaceSchema]):
+    pass
 
 
 class ClusterSchema(CamelModel):
@@ -82,11 +79,8 @@ class ClusterSchema(CamelModel):
         )
 
 
-class ClusterListResponse(CamelModel):
-    items: list[ClusterSchema]
-    total: int
-    page: int
-    page_size: int
+class ClusterListResponse(Page[ClusterSchema]):
+    pass
 
 
 class NameClusterRequest(CamelModel):

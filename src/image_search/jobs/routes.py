@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 from fastapi.sse import EventSourceResponse
 
-from image_search.api.deps import FactoryDep, SessionDep
+from image_search.api.deps import ReadFactoryDep, SessionDep
 from image_search.api.schemas import ERROR_RESPONSES, SSE_RESPONSE
 from image_search.errors import NotFoundError
 from image_search.jobs.events import job_event_stream
@@ -42,7 +42,7 @@ def get_job(job_id: str, session: SessionDep) -> JobSchema:
 
 
 @router.get("/jobs/{job_id}/events", responses=SSE_RESPONSE)
-async def job_progress_events(job_id: str, factory: FactoryDep) -> EventSourceResponse:
+async def job_progress_events(job_id: str, factory: ReadFactoryDep) -> EventSourceResponse:
     """Server-sent events: ``progress`` (the job as JSON) on every change, then ``complete``
     or ``failed``. 404 for an unknown id."""
     return await job_event_stream(factory, job_id)

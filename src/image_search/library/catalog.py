@@ -16,6 +16,7 @@ from image_search.faces.browse import FaceWithPerson, with_names_and_paths
 from image_search.faces.models import Face
 from image_search.library.media import THUMBNAIL_SIZES, sharded_path
 from image_search.library.models import Asset, AssetKind, AssetStatus
+from image_search.paging import page_offset
 
 # Formats every current browser displays; other originals (HEIC, TIFF, ...) are served as their
 # 1440 px JPEG preview instead.
@@ -63,8 +64,7 @@ class CatalogService:
         Raises ``InvalidInputError`` for page < 1, a page size outside 1..500 or an unknown
         kind or status.
         """
-        if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise InvalidInputError(f"page starts at 1 and pageSize is 1..{MAX_PAGE_SIZE}")
+        offset = page_offset(page, page_size, MAX_PAGE_SIZE)
         conditions = self._conditions(filters)
         total = self.session.scalar(select(func.count(Asset.id)).where(*conditions)) or 0
         face_counts = (
@@ -75,7 +75,7 @@ class CatalogService:
             .outerjoin(face_counts, face_counts.c.asset_id == Asset.id)
             .where(*conditions)
             .order_by(Asset.taken_at.desc().nulls_last(), Asset.id.desc())
-            .offset((page - 1) * page_size)
+            .offset(offset)
             .limit(page_size)
         ).all()
         return int(total), [(a, int(n)) for a, n in rows]

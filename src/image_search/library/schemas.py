@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from image_search.api.schemas import CamelModel
+from image_search.api.schemas import CamelModel, Page
 from image_search.faces.schemas import FaceSchema
 from image_search.library.catalog import AssetDetail
 from image_search.library.models import Asset
@@ -69,11 +69,8 @@ class AssetDetailSchema(AssetSchema):
         return cls(**base.model_dump(), faces=[FaceSchema.build(f) for f in detail.faces])
 
 
-class AssetListResponse(CamelModel):
-    items: list[AssetSchema]
-    total: int
-    page: int
-    page_size: int
+class AssetListResponse(Page[AssetSchema]):
+    pass
 
 
 class ThumbnailBatchRequest(CamelModel):

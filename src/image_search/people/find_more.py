@@ -9,14 +9,14 @@ progress can be written between them even on single-writer SQLite.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
 from image_search.db.engine import read_only, session_scope
 from image_search.errors import InvalidInputError, NotFoundError
+from image_search.faces.models import ModelPackSettings
 from image_search.faces.pack_settings import load_pack_settings
 from image_search.faces.repository import FaceRepository
 from image_search.people.assignment import record_suggestions, thresholds
@@ -62,6 +62,17 @@ def _candidates(
     return ids[keep], vectors[keep]
 
 
+def _pack_and_threshold(
+    session: Session, model_pack: str, person_id: int, minimum: float | None
+) -> tuple[ModelPackSettings, float]:
+    """The pack's settings and the similarity to search down to (default: its suggestion
+    threshold). Raises ``NotFoundError`` for an unknown person."""
+    pack = load_pack_settings(FaceRepository(session), model_pack)
+    if PeopleRepository(session).get(person_id) is None:
+        raise NotFoundError(f"person {person_id} does not exist")
+    return pack, thresholds(pack)[1] if minimum is None else minimum
+
+
 def _still_candidates(
     people: PeopleRepository, face_ids: list[int], person_id: int, unassigned_only: bool
 ) -> set[int]:
@@ -98,11 +109,8 @@ def find_more(
     report("sampling_prototypes", 0, 1, None)
     # read phase: a read-only session, so progress can be written meanwhile (SQLite)
     with session_scope(read_only(factory)) as session:
-        pack = load_pack_settings(FaceRepository(session), model_pack)
-        threshold = thresholds(pack)[1] if min_confidence is None else min_confidence
+        pack, threshold = _pack_and_threshold(session, model_pack, person_id, min_confidence)
         people = PeopleRepository(session)
-        if people.get(person_id) is None:
-            raise NotFoundError(f"person {person_id} does not exist")
         face_ids, quality, vectors = people.labelled_embeddings(
             person_id, model_pack, pack.embedding_dim
         )
@@ -168,11 +176,8 @@ def find_more_by_centroid(
     report("sampling_prototypes", 0, 1, "centroid")
     # read phase: a read-only session, so progress can be written meanwhile (SQLite)
     with session_scope(read_only(factory)) as session:
-        pack = load_pack_settings(FaceRepository(session), model_pack)
-        threshold = thresholds(pack)[1] if min_similarity is None else min_similarity
+        pack, threshold = _pack_and_threshold(session, model_pack, person_id, min_similarity)
         people = PeopleRepository(session)
-        if people.get(person_id) is None:
-            raise NotFoundError(f"person {person_id} does not exist")
         stored = people.centroid(person_id, model_pack)
         if stored is None:
             raise InvalidInputError(f"person {person_id} has no faces of pack {model_pack!r}")
@@ -214,7 +219,3 @@ def find_more_by_centroid(
         SuggestionRepository(session).add_all(rows)
     report("creating_suggestions", int(chosen.size), int(chosen.size), None)
     return FindMoreResult(person_id, 0, int(candidate_ids.size), int(order.size), len(rows))
-
-
-def result_dict(result: FindMoreResult) -> dict[str, Any]:
-    return asdict(result)

@@ -9,6 +9,7 @@ from image_search.errors import InvalidInputError
 from image_search.faces.models import ModelPackSettings
 from image_search.faces.pack_settings import PACK_DEFAULTS, load_pack_settings
 from image_search.faces.repository import FaceRepository
+from image_search.paging import check_size
 from image_search.people.suggestions import MAX_PAGE_SIZE
 
 
@@ -58,8 +59,8 @@ class MatchingSettingsService:
                 f"suggestionThreshold must not exceed autoAssignThreshold ({suggest} > {auto})"
             )
         for name, size in (("groupsPerPage", groups_per_page), ("itemsPerGroup", items_per_group)):
-            if size is not None and not 1 <= size <= MAX_PAGE_SIZE:
-                raise InvalidInputError(f"{name} must be between 1 and {MAX_PAGE_SIZE}")
+            if size is not None:
+                check_size(size, MAX_PAGE_SIZE, name)
         settings.auto_assign_threshold = auto
         settings.suggestion_threshold = suggest
         if groups_per_page is not None:

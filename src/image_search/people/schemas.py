@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from image_search.api.schemas import CamelModel, ItemResultSchema
+from image_search.api.schemas import CamelModel, ItemResultSchema, Page
 from image_search.faces.models import ModelPackSettings
 from image_search.people.models import Person
 from image_search.people.service import PersonDetail
@@ -87,11 +87,8 @@ class PersonDetailSchema(PersonSchema):
         )
 
 
-class PersonListResponse(CamelModel):
-    items: list[PersonSchema]
-    total: int
-    page: int
-    page_size: int
+class PersonListResponse(Page[PersonSchema]):
+    pass
 
 
 class PersonCreate(CamelModel):
@@ -224,11 +221,8 @@ class GroupedSuggestionsResponse(CamelModel):
         )
 
 
-class SuggestionListResponse(CamelModel):
-    items: list[SuggestionSchema]
-    total: int
-    page: int
-    page_size: int
+class SuggestionListResponse(Page[SuggestionSchema]):
+    pass
 
 
 class BulkActionRequest(CamelModel):

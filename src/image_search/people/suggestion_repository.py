@@ -216,18 +216,6 @@ class SuggestionRepository:
                 update(FaceSuggestion).where(pending).values(status=SuggestionStatus.EXPIRED)
             )
 
-    def reject_pending(self, face_ids: Sequence[int], person_id: int) -> None:
-        for start in range(0, len(face_ids), 500):
-            self.session.execute(
-                update(FaceSuggestion)
-                .where(
-                    FaceSuggestion.face_id.in_(list(face_ids[start : start + 500])),
-                    FaceSuggestion.suggested_person_id == person_id,
-                    FaceSuggestion.status == SuggestionStatus.PENDING,
-                )
-                .values(status=SuggestionStatus.REJECTED, reviewed_at=utcnow())
-            )
-
     def move_person(self, source_id: int, target_id: int) -> None:
         """Merge: the source's suggestions become the target's; a pending one the target
         already has for the same face is dropped instead of duplicated."""

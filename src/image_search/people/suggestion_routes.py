@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.sse import EventSourceResponse
 
-from image_search.api.deps import FactoryDep, SessionDep, SettingsDep, wake_job_runner
+from image_search.api.deps import ReadFactoryDep, SessionDep, SettingsDep, wake_job_runner
 from image_search.api.schemas import ERROR_RESPONSES, SSE_RESPONSE
 from image_search.errors import InvalidInputError, NotFoundError
 from image_search.jobs.events import job_event_stream, read_job
@@ -195,7 +195,7 @@ def find_more_centroid(
 @router.get("/persons/{person_id}/find-more-events", responses=SSE_RESPONSE)
 async def find_more_events(
     person_id: int,
-    factory: FactoryDep,
+    factory: ReadFactoryDep,
     job_id: str | None = Query(default=None, alias="jobId"),
     progress_key: str | None = Query(default=None, alias="progressKey"),
 ) -> EventSourceResponse:
@@ -212,6 +212,6 @@ async def find_more_events(
     return await job_event_stream(factory, job_id)
 
 
-async def _job_person(factory: FactoryDep, job_id: str) -> int | None:
+async def _job_person(factory: ReadFactoryDep, job_id: str) -> int | None:
     job = await asyncio.to_thread(read_job, factory, job_id)
     return job.person_id if job is not None else None

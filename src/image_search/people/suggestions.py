@@ -16,6 +16,7 @@ from image_search.faces.models import Face
 from image_search.jobs.models import Job
 from image_search.jobs.repository import JobRepository
 from image_search.library.models import Asset
+from image_search.paging import check_size, page_offset
 from image_search.people.models import FaceSuggestion, SuggestionStatus
 from image_search.people.repository import PeopleRepository
 from image_search.people.service import ItemResult, PersonService
@@ -68,13 +69,6 @@ class BulkResult:
     find_more_jobs: list[Job] = field(default_factory=list)
 
 
-def check_page(page: int, size: int, what: str) -> None:
-    if page < 1:
-        raise InvalidInputError("page starts at 1")
-    if not 1 <= size <= MAX_PAGE_SIZE:
-        raise InvalidInputError(f"{what} must be between 1 and {MAX_PAGE_SIZE}")
-
-
 def check_status(status: str | None) -> None:
     if status is not None and status not in set(SuggestionStatus):
         raise InvalidInputError(
@@ -103,11 +97,11 @@ class SuggestionService:
         each with its best ``suggestions_per_group`` suggestions. A page past the end is
         empty, not an error; ``page`` < 1, sizes outside 1..200 and unknown statuses raise
         ``InvalidInputError``."""
-        check_page(page, groups_per_page, "groupsPerPage")
-        check_page(1, suggestions_per_group, "suggestionsPerGroup")
+        offset = page_offset(page, groups_per_page, MAX_PAGE_SIZE, "groupsPerPage")
+        check_size(suggestions_per_group, MAX_PAGE_SIZE, "suggestionsPerGroup")
         check_status(status)
         found = self.suggestions.grouped_page(
-            (page - 1) * groups_per_page, groups_per_page, suggestions_per_group, status, person_id
+            offset, groups_per_page, suggestions_per_group, status, person_id
         )
         person_ids = [g.person_id for g in found.groups]
         names = self.people.names(person_ids)
@@ -142,11 +136,9 @@ class SuggestionService:
         status: str | None = None,
         person_id: int | None = None,
     ) -> tuple[int, list[SuggestionView]]:
-        check_page(page, page_size, "pageSize")
+        offset = page_offset(page, page_size, MAX_PAGE_SIZE)
         check_status(status)
-        total, rows = self.suggestions.flat_page(
-            (page - 1) * page_size, page_size, status, person_id
-        )
+        total, rows = self.suggestions.flat_page(offset, page_size, status, person_id)
         views = self._views(rows)
         return total, [views[s.id] for s in rows if s.id in views]
 
