@@ -3,13 +3,19 @@
 import adapter from '@sveltejs/adapter-static';
 import { vitePreprocess } from '@sveltejs/vite-plugin-svelte';
 
+// UI_BUILD_DIR builds somewhere else than the package (e.g. two builds side by side); serve it
+// with IMAGE_SEARCH_WEB_DIR=$UI_BUILD_DIR/web.
+const buildDir = process.env.UI_BUILD_DIR;
+const web = buildDir ? `${buildDir}/web` : '../src/image_search/web';
+
 /** @type {import('@sveltejs/kit').Config} */
 const config = {
 	preprocess: vitePreprocess(),
 	kit: {
+		outDir: buildDir ? `${buildDir}/kit` : '.svelte-kit',
 		adapter: adapter({
-			pages: '../src/image_search/web',
-			assets: '../src/image_search/web',
+			pages: web,
+			assets: web,
 			fallback: 'index.html',
 			strict: true
 		})
