@@ -12,7 +12,8 @@ const web = buildDir ? `${buildDir}/web` : '../src/image_search/web';
 const config = {
 	preprocess: vitePreprocess(),
 	kit: {
-		outDir: buildDir ? `${buildDir}/kit` : '.svelte-kit',
+		// The kit output stays inside ui/ so that node_modules resolve from it.
+		outDir: buildDir ? `.svelte-kit-builds/${buildDir.replace(/[^A-Za-z0-9]+/g, '_')}` : '.svelte-kit',
 		adapter: adapter({
 			pages: web,
 			assets: web,
