@@ -16,6 +16,7 @@ from image_search.faces.browse import FaceWithPerson, with_names_and_paths
 from image_search.faces.models import Face
 from image_search.library.media import THUMBNAIL_SIZES, sharded_path
 from image_search.library.models import Asset, AssetKind, AssetStatus
+from image_search.library.repository import folder_prefix, path_below, path_directly_in
 from image_search.paging import page_offset
 
 # Formats every current browser displays; other originals (HEIC, TIFF, ...) are served as their
@@ -32,11 +33,12 @@ class AssetFilters:
     kind: str | None = None
     status: str | None = None
     person_id: int | None = None
-    folder: str | None = None  # absolute folder; assets anywhere below it
+    folder: str | None = None  # absolute folder: assets below it (see recursive)
     taken_after: datetime | None = None
     taken_before: datetime | None = None
     camera: str | None = None  # substring of make or model, case-insensitive
     has_faces: bool | None = None
+    recursive: bool = True  # with folder: every subfolder too; False: only files directly in it
 
 
 @dataclass(slots=True)
@@ -65,20 +67,35 @@ class CatalogService:
         kind or status.
         """
         offset = page_offset(page, page_size, MAX_PAGE_SIZE)
-        conditions = self._conditions(filters)
+        conditions = self._conditions(filters, self.session.get_bind().dialect.name)
         total = self.session.scalar(select(func.count(Asset.id)).where(*conditions)) or 0
-        face_counts = (
-            select(Face.asset_id, func.count(Face.id).label("n")).group_by(Face.asset_id).subquery()
+        # ix_assets_timeline (migration 0003) serves this order; SQLite already puts NULLs last
+        # in DESC order and cannot use the index when the query spells NULLS LAST.
+        taken = Asset.taken_at.desc()
+        if self.session.get_bind().dialect.name != "sqlite":
+            taken = taken.nulls_last()
+        assets = list(
+            self.session.scalars(
+                select(Asset)
+                .where(*conditions)
+                .order_by(taken, Asset.id.desc())
+                .offset(offset)
+                .limit(page_size)
+            )
         )
+        counts = self._face_counts([a.id for a in assets])
+        return int(total), [(a, counts.get(a.id, 0)) for a in assets]
+
+    def _face_counts(self, asset_ids: list[int]) -> dict[int, int]:
+        """Faces per asset for one page of assets (ix_faces_asset_id), absent = 0."""
+        if not asset_ids:
+            return {}
         rows = self.session.execute(
-            select(Asset, func.coalesce(face_counts.c.n, 0))
-            .outerjoin(face_counts, face_counts.c.asset_id == Asset.id)
-            .where(*conditions)
-            .order_by(Asset.taken_at.desc().nulls_last(), Asset.id.desc())
-            .offset(offset)
-            .limit(page_size)
-        ).all()
-        return int(total), [(a, int(n)) for a, n in rows]
+            select(Face.asset_id, func.count(Face.id))
+            .where(Face.asset_id.in_(asset_ids))
+            .group_by(Face.asset_id)
+        )
+        return {int(asset_id): int(n) for asset_id, n in rows}
 
     def detail(self, asset_id: int) -> AssetDetail:
         asset = self._require(asset_id)
@@ -153,7 +170,7 @@ class CatalogService:
         return asset
 
     @staticmethod
-    def _conditions(filters: AssetFilters) -> list[ColumnElement[bool]]:
+    def _conditions(filters: AssetFilters, dialect: str) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = []
         if filters.kind is not None:
             if filters.kind not in set(AssetKind):
@@ -168,8 +185,9 @@ class CatalogService:
                 Asset.id.in_(select(Face.asset_id).where(Face.person_id == filters.person_id))
             )
         if filters.folder:
-            folder = filters.folder.rstrip("/")
-            conditions.append(Asset.path.startswith(folder + "/", autoescape=True))
+            prefix = folder_prefix(filters.folder)
+            below = path_below if filters.recursive else path_directly_in
+            conditions.append(below(prefix, dialect))
         if filters.taken_after is not None:
             conditions.append(Asset.taken_at >= filters.taken_after)
         if filters.taken_before is not None:
