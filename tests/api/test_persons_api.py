@@ -19,6 +19,7 @@ def test_naming_a_cluster_creates_a_person_with_its_faces(api: ApiLibrary) -> No
     assert named["created"] is True
     assert named["personName"] == "Ada Lovelace"
     assert named["facesAssigned"] == cluster["faceCount"] == len(face_ids)
+    assert sorted(named["assignedFaceIds"]) == sorted(face_ids)
     person = api.get(f"/api/v1/persons/{named['personId']}")
     assert person["faceCount"] == len(face_ids)
     assert person["coverFaceId"] in face_ids

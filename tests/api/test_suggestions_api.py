@@ -154,6 +154,16 @@ def test_grouped_pagination_and_filters(api: ApiLibrary) -> None:
     assert api.get(SUGGESTIONS, params={"grouped": "true", "status": "rejected"})["groups"] == []
     flat = api.get(SUGGESTIONS, params={"pageSize": 3})
     assert flat["total"] == everything["totalSuggestions"] and len(flat["items"]) <= 3
+    face = everything["groups"][0]["suggestions"][0]["faceInstanceId"]
+    of_face = api.get(SUGGESTIONS, params={"faceId": face, "status": "all"})["items"]
+    expected = {
+        s["id"]
+        for g in everything["groups"]
+        for s in g["suggestions"]
+        if s["faceInstanceId"] == face
+    }
+    assert expected <= {s["id"] for s in of_face}
+    assert all(s["faceInstanceId"] == face for s in of_face)
     for params in (
         {"grouped": "true", "page": 0},
         {"grouped": "true", "groupsPerPage": 0},

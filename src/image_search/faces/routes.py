@@ -76,6 +76,7 @@ def name_cluster(
         created=named.created,
         faces_assigned=named.faces_assigned,
         faces_skipped=named.faces_skipped,
+        assigned_face_ids=named.assigned_face_ids,
     )
 
 

@@ -97,6 +97,7 @@ class NameClusterResponse(CamelModel):
     created: bool
     faces_assigned: int
     faces_skipped: int
+    assigned_face_ids: list[int]  # undo: POST /faces/unassign with these
 
 
 class AssignFacesRequest(CamelModel):

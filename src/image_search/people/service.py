@@ -38,6 +38,7 @@ class NamedCluster:
     created: bool  # a new person (False: the cluster joined an existing one)
     faces_assigned: int
     faces_skipped: int  # rejected earlier for this person, or excluded by the caller
+    assigned_face_ids: list[int]  # what an undo hands back to POST /faces/unassign
 
 
 @dataclass(slots=True)
@@ -138,7 +139,7 @@ class PersonService:
         self.faces.delete_empty_clusters()
         if person.cover_face_id is None and chosen:
             person.cover_face_id = self._best_face(chosen)
-        return NamedCluster(person, created, len(chosen), len(face_ids) - len(chosen))
+        return NamedCluster(person, created, len(chosen), len(face_ids) - len(chosen), chosen)
 
     def update(
         self,

@@ -358,13 +358,20 @@ class SuggestionRepository:
         return self.session.execute(text(_best_union_sql(len(pairs))), params).all()
 
     def flat_page(
-        self, offset: int, limit: int, status: str | None, person_id: int | None
+        self,
+        offset: int,
+        limit: int,
+        status: str | None,
+        person_id: int | None,
+        face_id: int | None = None,
     ) -> tuple[int, Sequence[FaceSuggestion]]:
         filters = []
         if status is not None:
             filters.append(FaceSuggestion.status == status)
         if person_id is not None:
             filters.append(FaceSuggestion.suggested_person_id == person_id)
+        if face_id is not None:
+            filters.append(FaceSuggestion.face_id == face_id)
         total = self.session.scalar(select(func.count(FaceSuggestion.id)).where(*filters)) or 0
         rows = self.session.scalars(
             select(FaceSuggestion)

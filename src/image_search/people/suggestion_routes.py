@@ -49,11 +49,13 @@ def list_suggestions(
     page_size: int = Query(default=50, alias="pageSize", ge=1, le=200),
     status: StatusFilter | None = None,
     person_id: int | None = Query(default=None, alias="personId"),
+    face_id: int | None = Query(default=None, alias="faceId"),
 ) -> GroupedSuggestionsResponse | SuggestionListResponse:
     """Suggestions, grouped by person (``grouped=true``: groups ordered by their best
     confidence, paginated by group; page sizes default to the stored settings) or as a flat
     list by confidence. ``status`` defaults to ``pending`` when grouped and to all otherwise
-    (``all`` also means no status filter). A page past the end is empty."""
+    (``all`` also means no status filter). ``faceId`` (flat list only) keeps the suggestions
+    of one face: the persons it could be. A page past the end is empty."""
     service = SuggestionService(session, settings.model_pack)
     chosen: str | None
     if grouped:
@@ -68,7 +70,7 @@ def list_suggestions(
         )
         return GroupedSuggestionsResponse.build(found, chosen)
     chosen = None if status in (None, "all") else status
-    total, views = service.flat(page, page_size, chosen, person_id)
+    total, views = service.flat(page, page_size, chosen, person_id, face_id)
     return SuggestionListResponse(
         items=[SuggestionSchema.from_view(v) for v in views],
         total=total,

@@ -135,10 +135,14 @@ class SuggestionService:
         page_size: int = 50,
         status: str | None = None,
         person_id: int | None = None,
+        face_id: int | None = None,
     ) -> tuple[int, list[SuggestionView]]:
+        """(total, one page of suggestions by confidence), optionally of one status, person
+        or face (``face_id``: every person suggested for that face, e.g. the alternatives a
+        reviewer sees). Raises ``InvalidInputError`` for a bad page or status."""
         offset = page_offset(page, page_size, MAX_PAGE_SIZE)
         check_status(status)
-        total, rows = self.suggestions.flat_page(offset, page_size, status, person_id)
+        total, rows = self.suggestions.flat_page(offset, page_size, status, person_id, face_id)
         views = self._views(rows)
         return total, [views[s.id] for s in rows if s.id in views]
 
