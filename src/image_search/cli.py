@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
+import webbrowser
 from pathlib import Path
 from typing import Annotated
 
@@ -44,6 +47,9 @@ def _fail(exc: ImageSearchError) -> None:
 PackOption = Annotated[
     str | None, typer.Option("--pack", help="Model pack (default: IMAGE_SEARCH_MODEL_PACK).")
 ]
+WorkersOption = Annotated[int | None, typer.Option(help="Worker processes (default: cores).")]
+HostOption = Annotated[str, typer.Option(help="Address to listen on (default: this machine only).")]
+PortOption = Annotated[int, typer.Option(help="TCP port.")]
 
 
 @app.command()
@@ -52,10 +58,15 @@ def index(
         list[Path], typer.Argument(help="Folders to index (nested folders included).")
     ],
     pack: PackOption = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes (default: cores).")] = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Scan, hash, detect and embed faces, cluster them; print a summary."""
-    settings = _settings(pack, workers)
+    _index_and_report(_settings(pack, workers), paths)
+
+
+def _index_and_report(settings: Settings, paths: list[Path]) -> None:
+    """Index ``paths`` with the Rich progress bars, then print the summary and the status.
+    Exits with status 2 on a user error (for example a path that is not a folder)."""
     try:
         with RichReporter(console) as reporter:
             summary = IndexService(settings, reporter).index(paths)
@@ -83,6 +94,62 @@ def index(
             f"{assigned.suggestions_created} new suggestions to review."
         )
     _print_status(summary.status, settings.data_dir)
+
+
+@app.command()
+def run(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Folders to index (nested folders included).")
+    ],
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    no_browser: Annotated[
+        bool, typer.Option("--no-browser", help="Do not open the web UI in a browser.")
+    ] = False,
+    pack: PackOption = None,
+    workers: WorkersOption = None,
+) -> None:
+    """Start the web UI and API, open it in the browser, index the folders (progress here,
+    live in the UI too), then keep serving until Ctrl-C."""
+    from image_search.api.server import BackgroundServer, browser_url
+
+    for path in paths:
+        if not path.is_dir():
+            _fail(ImageSearchError(f"{path} is not a folder"))
+    settings = _settings(pack, workers)
+    url = browser_url(host, port)
+    server = BackgroundServer(settings, host=host, port=port)
+    # `kill` (SIGTERM) stops like Ctrl-C: the server finishes its requests and job runner.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        try:
+            server.start()
+        except ImageSearchError as exc:
+            _fail(exc)
+        console.print(f"Web UI: [bold]{url}[/bold]")
+        if not no_browser:
+            _open_browser(url)
+        _index_and_report(settings, paths)
+        console.print(f"Indexing finished. Web UI: [bold]{url}[/bold] (Ctrl-C to stop)")
+        server.wait()
+    except KeyboardInterrupt:
+        console.print("Stopping.")
+    finally:
+        server.stop()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _open_browser(url: str) -> None:
+    """Open ``url`` in the desktop's browser; on a Linux machine without a display (over SSH)
+    only say where the UI is, rather than start a text browser in this terminal."""
+    headless = sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    )
+    if headless or not webbrowser.open(url):
+        console.print(f"Open {url} in a browser to see the library.")
 
 
 @app.command()
@@ -194,13 +261,12 @@ def evaluate(
 
 @app.command()
 def serve(
-    host: Annotated[
-        str, typer.Option(help="Address to listen on (default: this machine only).")
-    ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
     pack: PackOption = None,
 ) -> None:
-    """Run the REST API (OpenAPI docs at /docs) and the background job runner in one process."""
+    """Run the web UI, the REST API (OpenAPI docs at /docs) and the background job runner in
+    one process."""
     from image_search.api.server import serve as run_server
 
     run_server(_settings(pack), host=host, port=port)

@@ -15,6 +15,10 @@ def _default_data_dir() -> Path:
     return Path(base) / "image-search"
 
 
+def _default_web_dir() -> Path:
+    return Path(__file__).parent / "web"
+
+
 class Settings(BaseSettings):
     """All runtime settings of image-search.
 
@@ -56,6 +60,11 @@ class Settings(BaseSettings):
         default=2048,
         ge=320,
         description="Longest side (px) images are decoded at for face detection and embedding.",
+    )
+    web_dir: Path = Field(
+        default_factory=_default_web_dir,
+        description="Built web UI served at / (default: the package's web folder, filled by "
+        "`npm run build` in ui/).",
     )
 
     @property

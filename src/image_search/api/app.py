@@ -1,5 +1,5 @@
-"""The FastAPI application: routers of every domain, JSON errors, and the background job
-runner in the same process (``image-search serve``)."""
+"""The FastAPI application: routers of every domain, JSON errors, the built web UI, and the
+background job runner in the same process (``image-search serve``)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from image_search.api.errors import install_error_handlers
+from image_search.api.static import install_web_ui
 from image_search.config import Settings
 from image_search.db.engine import make_read_session_factory
 from image_search.faces.routes import router as faces_router
@@ -58,4 +59,5 @@ def create_app(settings: Settings, run_jobs: bool = True, job_threads: int = 1) 
     # Suggestions before faces: /faces/suggestions/... must not be read as /faces/{face_id}.
     for router in (suggestions_router, persons_router, faces_router, library_router, jobs_router):
         app.include_router(router)
+    install_web_ui(app, settings.web_dir)  # last: it answers every other GET path
     return app

@@ -1,5 +1,6 @@
-"""Server-sent events for a job: its row is read every ``POLL_SECONDS`` and an event is sent
-whenever phase, progress or status changed; the stream ends with the job."""
+"""Server-sent events. For a job: its row is read every ``POLL_SECONDS`` and an event is sent
+whenever phase, progress or status changed; the stream ends with the job. For the library
+status: read every ``STATUS_POLL_SECONDS``, an event whenever it changed."""
 
 from __future__ import annotations
 
@@ -14,11 +15,15 @@ from image_search.db.engine import session_scope
 from image_search.errors import NotFoundError
 from image_search.jobs.models import TERMINAL_STATUSES
 from image_search.jobs.repository import JobRepository
-from image_search.jobs.schemas import JobSchema
+from image_search.jobs.schemas import JobSchema, LibraryStatusSchema
+from image_search.jobs.service import library_status
 
 POLL_SECONDS = 0.25
 # A stream is closed after this long even if the job never ends (the client reconnects).
 MAX_STREAM_SECONDS = 3600.0
+STATUS_POLL_SECONDS = 1.0
+# An idle status stream sends a comment this often, so proxies keep the connection open.
+KEEPALIVE_SECONDS = 15.0
 
 
 def read_job(factory: sessionmaker[Session], job_id: str) -> JobSchema | None:
@@ -58,3 +63,39 @@ async def job_event_stream(factory: sessionmaker[Session], job_id: str) -> Event
     if await asyncio.to_thread(read_job, factory, job_id) is None:
         raise NotFoundError(f"job {job_id} does not exist")
     return EventSourceResponse(job_events(factory, job_id), headers={"Cache-Control": "no-cache"})
+
+
+def read_status(factory: sessionmaker[Session]) -> LibraryStatusSchema:
+    with session_scope(factory) as session:
+        return LibraryStatusSchema.build(library_status(session))
+
+
+async def status_events(
+    factory: sessionmaker[Session],
+    poll_seconds: float = STATUS_POLL_SECONDS,
+    max_seconds: float = MAX_STREAM_SECONDS,
+) -> AsyncIterator[bytes]:
+    """``event: status`` with the library status as JSON (``GET /api/v1/status``) at once,
+    then again whenever it changed (the database is read every ``poll_seconds``); a
+    ``: ping`` comment after ``KEEPALIVE_SECONDS`` without a change. Ends after
+    ``max_seconds`` (EventSource clients reconnect by themselves)."""
+    last: str | None = None
+    quiet = waited = 0.0
+    while waited < max_seconds:
+        data = (await asyncio.to_thread(read_status, factory)).model_dump_json(by_alias=True)
+        if data != last:
+            last, quiet = data, 0.0
+            yield format_sse_event(event="status", data_str=data)
+        elif quiet >= KEEPALIVE_SECONDS:
+            quiet = 0.0
+            yield format_sse_event(comment="ping")
+        await asyncio.sleep(poll_seconds)
+        waited += poll_seconds
+        quiet += poll_seconds
+
+
+def status_event_stream(factory: sessionmaker[Session]) -> EventSourceResponse:
+    """The status events as a streaming response (no caching, no proxy buffering)."""
+    return EventSourceResponse(
+        status_events(factory), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )

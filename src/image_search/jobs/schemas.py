@@ -70,12 +70,18 @@ class FailureSchema(CamelModel):
 
 
 class LibraryStatusSchema(CamelModel):
+    """``pending``: images waiting for pipeline work; ``rate``: assets finished (done or
+    failed) per second over the last 60 s; ``indexing``: true while any image is pending."""
+
     assets_by_status: dict[str, dict[str, int]]
     assets_by_stage: dict[str, int]
     faces: int
     clusters: int
     clustered_faces: int
     failures: list[FailureSchema]
+    pending: int
+    rate: float  # assets per second
+    indexing: bool
 
     @classmethod
     def build(cls, status: LibraryStatus) -> LibraryStatusSchema:
@@ -86,4 +92,7 @@ class LibraryStatusSchema(CamelModel):
             clusters=status.clusters,
             clustered_faces=status.clustered_faces,
             failures=[FailureSchema.model_validate(f) for f in status.failures],
+            pending=status.pending,
+            rate=status.rate,
+            indexing=status.indexing,
         )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from image_search.config import Settings
+from image_search.db.base import utcnow
 from image_search.db.engine import make_engine, make_session_factory, session_scope
 from image_search.db.migrate import upgrade_to_head
 from image_search.errors import InvalidInputError
@@ -39,6 +41,10 @@ class Failure:
     attempts: int
 
 
+# Indexing speed is averaged over this many seconds.
+RATE_WINDOW_SECONDS = 60
+
+
 @dataclass(slots=True)
 class LibraryStatus:
     assets_by_status: dict[str, dict[str, int]]  # kind -> status -> count
@@ -47,6 +53,9 @@ class LibraryStatus:
     clusters: int
     clustered_faces: int
     failures: list[Failure] = field(default_factory=list)
+    pending: int = 0  # images waiting for pipeline work (videos wait for a later version)
+    rate: float = 0.0  # assets finished (done or failed) per second, last RATE_WINDOW_SECONDS
+    indexing: bool = False  # pending > 0: a scan registered work the pipeline has not finished
 
 
 @dataclass(slots=True)
@@ -149,12 +158,17 @@ class IndexService:
             return library_status(session)
 
 
-def library_status(session: Session) -> LibraryStatus:
-    """Assets by kind and status, by stage, face and cluster counts, and the failures."""
+def library_status(session: Session, now: datetime | None = None) -> LibraryStatus:
+    """Assets by kind and status, by stage, face and cluster counts, the failures, and the
+    indexing progress: ``pending`` images, ``rate`` = assets whose last pipeline attempt ended
+    (done or failed, ``Asset.last_attempt_at``) in the ``RATE_WINDOW_SECONDS`` before ``now``
+    (default: the current time), per second; ``indexing`` while any image is pending."""
     assets = AssetRepository(session)
     by_status: dict[str, dict[str, int]] = {}
     for (kind, status), count in assets.counts_by_status().items():
         by_status.setdefault(kind, {})[status] = count
+    since = (now or utcnow()) - timedelta(seconds=RATE_WINDOW_SECONDS)
+    pending = assets.count_pending_images()
     return LibraryStatus(
         assets_by_status=by_status,
         assets_by_stage=assets.counts_by_stage(),
@@ -165,6 +179,9 @@ def library_status(session: Session) -> LibraryStatus:
         )
         or 0,
         failures=[Failure(a.path, a.error_stage, a.error, a.attempts) for a in assets.failed()],
+        pending=pending,
+        rate=round(assets.count_finished_since(since) / RATE_WINDOW_SECONDS, 3),
+        indexing=pending > 0,
     )
 
 

@@ -1,4 +1,5 @@
-"""HTTP: assets (list with filters, detail with faces) and images (thumbnail, full, batch)."""
+"""HTTP: assets (list with filters, detail with faces), the folder tree, and images
+(thumbnail, full, batch)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from fastapi.responses import FileResponse
 from image_search.api.deps import SessionDep, SettingsDep
 from image_search.api.schemas import ERROR_RESPONSES
 from image_search.library.catalog import AssetFilters, CatalogService
+from image_search.library.folders import FolderService
 from image_search.library.schemas import (
     AssetDetailSchema,
     AssetListResponse,
     AssetSchema,
+    FolderListResponse,
+    FolderSchema,
     ThumbnailBatchRequest,
     ThumbnailBatchResponse,
 )
@@ -31,15 +35,23 @@ def list_assets(
     kind: Literal["image", "video"] | None = None,
     status: Literal["pending", "done", "failed", "missing"] | None = None,
     person_id: int | None = Query(default=None, alias="personId"),
-    folder: str | None = Query(default=None, description="Absolute folder; assets below it."),
+    folder: str | None = Query(
+        default=None, description="Absolute folder: only assets in it (see `recursive`)."
+    ),
+    recursive: bool = Query(
+        default=True,
+        description="With `folder`: true (default) includes every subfolder, false only the "
+        "assets directly in the folder.",
+    ),
     taken_after: datetime | None = Query(default=None, alias="takenAfter"),
     taken_before: datetime | None = Query(default=None, alias="takenBefore"),
     camera: str | None = Query(default=None, description="Part of camera make or model."),
     has_faces: bool | None = Query(default=None, alias="hasFaces"),
 ) -> AssetListResponse:
-    """Assets newest first (capture time, then id), with filters and pagination."""
+    """Assets newest first (capture time, then id), with filters and pagination. `folder`
+    lists a folder with its subfolders, or only its own files with `recursive=false`."""
     filters = AssetFilters(
-        kind, status, person_id, folder, taken_after, taken_before, camera, has_faces
+        kind, status, person_id, folder, taken_after, taken_before, camera, has_faces, recursive
     )
     total, rows = CatalogService(session, settings.data_dir).list_assets(filters, page, page_size)
     return AssetListResponse(
@@ -48,6 +60,21 @@ def list_assets(
         page=page,
         page_size=page_size,
     )
+
+
+@router.get("/folders", response_model=FolderListResponse)
+def list_folders(
+    session: SessionDep,
+    parent: str | None = Query(
+        default=None, description="Absolute folder path; left out: the indexed root folders."
+    ),
+) -> FolderListResponse:
+    """The folders directly inside `parent` that hold assets (any status), by name, with
+    their asset counts (recursive and direct); without `parent` the indexed roots. 404 when
+    no indexed asset lies below `parent`, 422 for a relative path."""
+    folders = [FolderSchema.model_validate(f) for f in FolderService(session).subfolders(parent)]
+    shown = None if parent is None else parent.rstrip("/") or "/"
+    return FolderListResponse(parent=shown, folders=folders)
 
 
 @router.get("/assets/{asset_id}", response_model=AssetDetailSchema)

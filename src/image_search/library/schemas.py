@@ -83,3 +83,21 @@ class ThumbnailBatchResponse(CamelModel):
     thumbnails: dict[int, str | None]
     found: int
     not_found: int
+
+
+class FolderSchema(CamelModel):
+    """A folder holding assets: ``assetCount`` anywhere below it, ``directAssetCount``
+    directly in it, ``hasChildren`` when one of its subfolders holds assets."""
+
+    path: str  # absolute, no trailing separator
+    name: str
+    asset_count: int
+    direct_asset_count: int
+    has_children: bool
+
+
+class FolderListResponse(CamelModel):
+    """The subfolders of ``parent`` by name; ``parent`` null: the indexed roots."""
+
+    parent: str | None
+    folders: list[FolderSchema]
