@@ -17,3 +17,4 @@ export type FindMoreJob = Schemas['FindMoreJobSchema'];
 export type ItemResult = Schemas['ItemResultSchema'];
 export type Job = Schemas['JobSchema'];
 export type LibraryStatus = Schemas['LibraryStatusSchema'];
+export type Folder = Schemas['FolderSchema'];
