@@ -8,6 +8,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,24 +17,27 @@ from image_search.config import Settings
 from image_search.jobs.service import IndexService, IndexSummary
 
 
+def skip_or_fail(message: str) -> NoReturn:
+    """Skip the test for a missing prerequisite; under CI (``CI=true``) fail it instead."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message + " (under CI a missing prerequisite is a failure)")
+    pytest.skip(message)
+
+
 def require_asset(path: Path, what: str = "test asset") -> Path:
     """``path`` inside the shared assets, or skip (fail under CI) naming what is missing."""
     if path.exists():
         return path
-    message = f"{what} not found at {path} (set IMAGE_SEARCH_TEST_ASSETS to the shared folder)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    skip_or_fail(f"{what} not found at {path} (set IMAGE_SEARCH_TEST_ASSETS to the shared folder)")
 
 
 @pytest.fixture(scope="session")
 def assets_dir() -> Path:
     value = os.environ.get("IMAGE_SEARCH_TEST_ASSETS")
     if not value:
-        message = "IMAGE_SEARCH_TEST_ASSETS is not set: this test needs the real photos and models"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message + " (under CI a missing asset is a failure)")
-        pytest.skip(message)
+        skip_or_fail(
+            "IMAGE_SEARCH_TEST_ASSETS is not set: this test needs the real photos and models"
+        )
     return require_asset(Path(value).resolve(), "the shared test assets folder")
 
 
