@@ -1,7 +1,8 @@
 // Find-more jobs started from the suggestions page: the phase per person while a job runs
 // (followed by server-sent events) and a toast when it ends.
 import { errorMessage } from '$lib/api/client';
-import { createdCount, findMoreByCentroid, watchJob } from '$lib/api/suggestions';
+import { watchJob } from '$lib/api/jobs';
+import { createdCount, findMoreByCentroid } from '$lib/api/suggestions';
 import type { FindMoreJob } from '$lib/api/types';
 import { showToast } from '$lib/stores/toasts.svelte';
 
