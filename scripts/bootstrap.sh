@@ -29,8 +29,11 @@ if ! command -v npm >/dev/null 2>&1 || ! node -e '
 fi
 
 if [ ! -d "$ui/node_modules" ] || [ "$ui/package-lock.json" -nt "$ui/node_modules" ]; then
-  echo "bootstrap: installing the web UI's packages (npm ci)" >&2
-  (cd "$ui" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  # `npm install --no-save` installs the locked versions and leaves the lock alone. Not `npm ci`:
+  # npm 11 writes only this platform's optional binaries (rollup, esbuild) into the lock, and
+  # `npm ci` then refuses that same lock as out of sync with package.json.
+  echo "bootstrap: installing the web UI's packages (npm install from the lock)" >&2
+  (cd "$ui" && npm install --no-save --no-audit --no-fund --loglevel=error >&2)
   touch "$ui/node_modules"
 fi
 

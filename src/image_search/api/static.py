@@ -27,7 +27,7 @@ NOT_BUILT_HTML = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>image-search: web UI not built</title></head>
 <body><h1>The web UI is not built</h1>
 <p>Run <code>scripts/bootstrap.sh</code> (needs Node.js &gt;= 20.19), or
-<code>cd ui &amp;&amp; npm ci &amp;&amp; npm run build</code>, then reload this page.
+<code>cd ui &amp;&amp; npm install --no-save &amp;&amp; npm run build</code>, then reload this page.
 The REST API works meanwhile: <a href="/docs">/docs</a>.</p>
 </body></html>
 """
