@@ -73,7 +73,8 @@ def e2e_tools() -> Tools:
     if node is None:
         skip_or_fail("node is not on PATH: the UI tests need Node.js 20")
     if not (UI / "node_modules" / "playwright-core").is_dir():
-        skip_or_fail(f"{UI / 'node_modules' / 'playwright-core'} is missing: run scripts/bootstrap.sh")
+        missing = UI / "node_modules" / "playwright-core"
+        skip_or_fail(f"{missing} is missing: run scripts/bootstrap.sh")
     chromium = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
     if not os.access(chromium, os.X_OK):
         skip_or_fail(f"Chromium not found at {chromium} (install it or set CHROMIUM)")
