@@ -99,7 +99,7 @@ test('browse a folder, open an asset and fix its face (desktop)', async () => {
 		if (taken.items.length > 0) name = `${name} ${Date.now() % 100000}`;
 		const picker = faceRow.getByRole('combobox', { name: /Assign face 1 to a person/ });
 		await picker.fill(name);
-		await faceRow.getByRole('button', { name: `New person “${name}”` }).click();
+		await faceRow.getByRole('option', { name: `New person “${name}”` }).click();
 		await view.locator(`li[data-face-id="${faceId}"][aria-label="Face 1: ${name}"]`).waitFor();
 		await view.getByRole('button', { name: `Face: ${name}` }).waitFor(); // the box's label
 		const assigned = await apiGet(`/api/v1/faces/${faceId}`);

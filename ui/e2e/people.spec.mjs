@@ -217,6 +217,26 @@ test('name clusters, merge persons, remove faces and undo, rename (desktop)', as
 		await page.getByRole('status').filter({ hasText: 'Temporary Name removed' }).waitFor();
 		await assert.rejects(apiGet(`/api/v1/persons/${temporary.id}`), /answered 404/);
 
+		// Typing a new name and pressing Enter at once names a new person: the persons listed on
+		// focus (an empty search) are stale and must not be picked.
+		assert.ok(clusters.length >= 5, 'a fifth cluster to name with Enter');
+		const fifth = clusters[4];
+		const quickCard = page.locator(`[data-testid="cluster-card"][data-cluster-id="${fifth.id}"]`);
+		const quickPicker = quickCard.getByRole('combobox', { name: 'Name this cluster' });
+		await quickPicker.click();
+		await quickCard.getByRole('option', { name: RENAMED }).waitFor();
+		await quickPicker.fill('Quick Enter');
+		await quickPicker.press('Enter');
+		await page.getByRole('status').filter({ hasText: ': Quick Enter (new person)' }).waitFor();
+		const quick = await personNamed('Quick Enter');
+		assert.ok(quick, 'Enter created the typed person');
+		assert.equal(quick.faceCount, fifth.faceCount);
+		assert.equal(
+			(await apiGet(`/api/v1/persons/${grace.id}`)).faceCount,
+			total,
+			`${RENAMED} got no faces`
+		);
+
 		// The photos tab lists the person's assets, linking to the library.
 		await page.goto(`${baseUrl}/people/${grace.id}`);
 		await page.getByRole('tab', { name: 'Photos' }).click();

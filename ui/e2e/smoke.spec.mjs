@@ -83,3 +83,26 @@ for (const [size, viewport] of /** @type {const} */ ([
 		});
 	});
 }
+
+test('an unknown page and an unknown person say that they do not exist', async () => {
+	// SvelteKit logs the unknown address (its default client error handler).
+	const allowErrors = ['Not found: /no-such-page'];
+	await withPage({ ...DESKTOP, allowErrors }, async ({ page }) => {
+		/** @type {string[]} */
+		const personCalls = [];
+		page.on('request', (r) => {
+			if (new URL(r.url()).pathname.startsWith('/api/v1/persons/')) personCalls.push(r.url());
+		});
+		await page.goto(baseUrl + '/no-such-page');
+		await page.getByRole('heading', { level: 1, name: 'Page not found' }).waitFor();
+		await page.getByText('does not exist').waitFor();
+		await page.getByRole('button', { name: 'Reload' }).waitFor();
+		await page.getByRole('link', { name: 'Go to the library' }).click();
+		await page.waitForURL((url) => url.pathname === '/library');
+
+		// Not a person id: the same answer as an unknown one, without asking the API.
+		await page.goto(baseUrl + '/people/abc');
+		await page.getByText('This person does not exist').waitFor();
+		assert.deepEqual(personCalls, []);
+	});
+});

@@ -36,24 +36,50 @@ async function assignTo(
 
 async function unassignFace(faceId: number, notThisPerson: boolean): Promise<void> {
 	const result = await call(
-		api.POST('/api/v1/faces/unassign', { body: { faceIds: [faceId], notThisPerson } })
+		api.POST('/api/v1/faces/unassign', {
+			body: { faceIds: [faceId], notThisPerson, regroup: false }
+		})
 	);
 	checkOne(result);
 }
 
-/** Assign `face` to `choice`; undo gives it back to its previous person, or unassigns it. */
+/**
+ * Delete person `personId` when no face is left with them (the undo of an assignment that
+ * created them); a person who has faces again is kept. Resolves to whether it was deleted.
+ */
+export async function deletePersonIfEmpty(personId: number): Promise<boolean> {
+	const person = await call(
+		api.GET('/api/v1/persons/{person_id}', { params: { path: { person_id: personId } } })
+	);
+	if (person.faceCount > 0) return false;
+	await call(
+		api.DELETE('/api/v1/persons/{person_id}', { params: { path: { person_id: personId } } })
+	);
+	return true;
+}
+
+/**
+ * Assign `face` to `choice`; undo gives it back to its previous person, or unassigns it, and
+ * deletes the person the assignment created (when `choice` is a new name) if no face is left.
+ */
 export function assignFix(face: Face, choice: PersonChoice): FaceFix {
 	const previous = face.personId;
 	const previousName = face.personName;
+	let created: number | null = null;
 	return {
 		run: async () => {
 			const person = await assignTo(face.id, choice);
+			if ('newName' in choice && person.id > 0) created = person.id;
 			return `Face assigned to ${person.name}`;
 		},
-		undo:
-			previous !== null && previousName !== null
-				? () => assignTo(face.id, { personId: previous, name: previousName })
-				: () => unassignFace(face.id, false)
+		undo: async () => {
+			if (previous !== null && previousName !== null) {
+				await assignTo(face.id, { personId: previous, name: previousName });
+			} else {
+				await unassignFace(face.id, false);
+			}
+			if (created !== null) await deletePersonIfEmpty(created);
+		}
 	};
 }
 

@@ -17,6 +17,8 @@ class FolderStore {
 	/** Expanded folders. */
 	expanded = $state<Record<string, boolean>>({});
 	#requests = new Map<string, Promise<Folder[]>>();
+	/** The single root was expanded on its own once this visit (a collapse then sticks). */
+	#soleRootOpened = false;
 
 	get roots(): Folder[] | undefined {
 		return this.children[ROOTS];
@@ -36,6 +38,7 @@ class FolderStore {
 		)
 			.then((data) => {
 				this.children[key] = data.folders;
+				if (key === ROOTS) this.#openSoleRoot(data.folders);
 				return data.folders;
 			})
 			.catch((e: unknown) => {
@@ -48,6 +51,16 @@ class FolderStore {
 			});
 		this.#requests.set(key, request);
 		return request;
+	}
+
+	/** With exactly one root, start with it expanded (once: the user may collapse it). */
+	#openSoleRoot(roots: Folder[]): void {
+		if (roots.length !== 1 || this.#soleRootOpened) return;
+		this.#soleRootOpened = true;
+		const [root] = roots;
+		if (!root.hasChildren || this.expanded[root.path]) return;
+		this.expanded[root.path] = true;
+		this.load(root.path).catch(() => {});
 	}
 
 	/** Expand or collapse `path`, loading its subfolders on first expansion. */

@@ -13,6 +13,7 @@ import {
 	undoSuggestion
 } from '$lib/api/suggestions';
 import type { FindMoreJob, Suggestion } from '$lib/api/types';
+import { deletePersonIfEmpty } from '$lib/components/library/faceFixes';
 import { showToast } from '$lib/stores/toasts.svelte';
 import type { RecentAssignment } from './RecentlyAssignedPanel.svelte';
 
@@ -62,6 +63,8 @@ export class ReviewHistory {
 	/** The last faces assigned on this page, newest first. */
 	recent = $state<RecentAssignment[]>([]);
 	#undoStack = $state<UndoEntry[]>([]);
+	/** Keys of recent entries whose assignment created their person (undo deletes it if empty). */
+	#createdPerson = new Set<string>();
 	#nextKey = 1;
 	#hooks: ReviewHooks;
 
@@ -201,8 +204,13 @@ export class ReviewHistory {
 		try {
 			if (entry.suggestionId !== null) await undoSuggestion(entry.suggestionId);
 			else await unassignFaces([entry.faceId]);
-			showToast(`Undone: ${entry.fileName} is no longer ${entry.personName}`, 'info');
 			this.recent = this.recent.filter((r) => r.key !== entry.key);
+			let removed = false;
+			if (this.#createdPerson.delete(entry.key)) {
+				removed = await deletePersonIfEmpty(entry.personId);
+			}
+			const gone = removed ? `; ${entry.personName} removed` : '';
+			showToast(`Undone: ${entry.fileName} is no longer ${entry.personName}${gone}`, 'info');
 			const id = entry.suggestionId;
 			if (id !== null) {
 				this.#undoStack = this.#undoStack
@@ -236,6 +244,7 @@ export class ReviewHistory {
 				fileName: fileName(suggestion.path),
 				assignedAt: new Date()
 			};
+			if ('newName' in choice && target !== null) this.#createdPerson.add(entry.key);
 			this.recent = [entry, ...this.recent].slice(0, RECENT_LIMIT);
 			showToast(`Assigned ${entry.fileName} to ${name}`, 'success', {
 				label: 'Undo',
