@@ -262,3 +262,53 @@ def test_a_cluster_emptied_by_assigning_its_faces_disappears(api: ApiLibrary) ->
     api.post("/api/v1/faces/assign", {"faceIds": faces[-1:], "newPersonName": "Last"})
     assert api.client.get(f"/api/v1/clusters/{cluster['id']}/faces").status_code == 404
     assert cluster["id"] not in {c["id"] for c in api.get("/api/v1/clusters")["items"]}
+
+
+def _cluster_faces(api: ApiLibrary) -> dict[int, set[int]]:
+    """cluster id -> its face ids, for every cluster GET /clusters lists."""
+    clusters = api.get("/api/v1/clusters", params={"pageSize": 500})["items"]
+    return {
+        c["id"]: {
+            f["id"]
+            for f in api.get(f"/api/v1/clusters/{c['id']}/faces", params={"pageSize": 500})["items"]
+        }
+        for c in clusters
+    }
+
+
+def test_undoing_a_naming_with_regroup_brings_the_cluster_back(api: ApiLibrary) -> None:
+    before = _cluster_faces(api)
+    cluster = api.get("/api/v1/clusters")["items"][0]
+    named = api.post(f"/api/v1/clusters/{cluster['id']}/name", {"name": "Undone"})
+    face_ids = set(named["assignedFaceIds"])
+    assert face_ids == before[cluster["id"]] and cluster["id"] not in _cluster_faces(api)
+
+    undone = api.post("/api/v1/faces/unassign", {"faceIds": [*face_ids, 999999], "regroup": True})
+    assert undone["processed"] == len(face_ids) and undone["failed"] == 1
+    after = _cluster_faces(api)
+    regrouped = [c for c, faces in after.items() if faces == face_ids]
+    assert len(regrouped) == 1 and regrouped[0] not in before  # a new cluster, same faces
+    assert {c: f for c, f in after.items() if c != regrouped[0]} == {
+        c: f for c, f in before.items() if c != cluster["id"]
+    }
+    listed = next(c for c in api.get("/api/v1/clusters")["items"] if c["id"] == regrouped[0])
+    assert listed["faceCount"] == len(face_ids)
+    assert api.get(f"/api/v1/persons/{named['personId']}")["faceCount"] == 0
+    with api.factory() as session:
+        packs = set(session.scalars(select(Face.model_pack).where(Face.id.in_(face_ids))))
+        cluster_row = session.get(Cluster, regrouped[0])
+        assert cluster_row is not None and {cluster_row.model_pack} == packs
+    # The regrouped cluster can be named again.
+    again = api.post(f"/api/v1/clusters/{regrouped[0]}/name", {"personId": named["personId"]})
+    assert set(again["assignedFaceIds"]) == face_ids
+
+
+def test_unassign_without_regroup_leaves_the_faces_unclustered(api: ApiLibrary) -> None:
+    cluster = api.get("/api/v1/clusters")["items"][0]
+    named = api.post(f"/api/v1/clusters/{cluster['id']}/name", {"name": "Gone"})
+    clusters_before = _cluster_faces(api)
+    api.post("/api/v1/faces/unassign", {"faceIds": named["assignedFaceIds"]})
+    assert _cluster_faces(api) == clusters_before
+    for face_id in named["assignedFaceIds"]:
+        face = api.get(f"/api/v1/faces/{face_id}")
+        assert face["personId"] is None and face["clusterId"] is None

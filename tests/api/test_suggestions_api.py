@@ -408,3 +408,73 @@ def test_merge_keeps_rejections_and_other_persons_pending_suggestions(api: ApiLi
         ).all()
     assert set(still) == {"pending"}  # an unrelated merge leaves them alone
     assert d  # the fourth person only widens the set of suggested persons
+
+
+def _statuses(api: ApiLibrary, ids: list[int]) -> dict[int, str]:
+    with api.factory() as session:
+        rows = session.execute(
+            select(FaceSuggestion.id, FaceSuggestion.status).where(FaceSuggestion.id.in_(ids))
+        )
+        return {int(i): str(s) for i, s in rows}
+
+
+def _face_with_suggestions(api: ApiLibrary, count: int) -> list[dict[str, Any]]:
+    """The pending suggestions of a face that has ``count`` of them, best first."""
+    named = name_largest_clusters(api, 4)
+    assert named
+    set_thresholds(api, auto=1.0, suggest=-1.0)
+    run_assignment(api)  # every unassigned face is suggested for up to 3 persons
+    by_face: dict[int, list[dict[str, Any]]] = {}
+    for s in _all_pending(api):
+        by_face.setdefault(s["faceInstanceId"], []).append(s)
+    return next(found for found in by_face.values() if len(found) >= count)[:count]
+
+
+def test_undoing_an_accept_reopens_the_faces_other_suggestions(api: ApiLibrary) -> None:
+    first, second, third = _face_with_suggestions(api, 3)
+    ids = [first["id"], second["id"], third["id"]]
+    api.post(f"{SUGGESTIONS}/{third['id']}/reject")
+    api.post(f"{SUGGESTIONS}/{first['id']}/accept")
+    assert _statuses(api, ids) == {ids[0]: "accepted", ids[1]: "expired", ids[2]: "rejected"}
+    pending_before = _pending_count(api)
+
+    api.post(f"{SUGGESTIONS}/{first['id']}/undo")
+    # the rejected pair stays rejected; the one the accept expired is pending again
+    assert _statuses(api, ids) == {ids[0]: "pending", ids[1]: "pending", ids[2]: "rejected"}
+    assert _pending_count(api) == pending_before + 2
+    grouped = api.get(SUGGESTIONS, params={"grouped": "true", "suggestionsPerGroup": 200})
+    assert grouped["totalSuggestions"] == _pending_count(api)
+    listed = {s["id"] for g in grouped["groups"] for s in g["suggestions"]}
+    assert {ids[0], ids[1]} <= listed
+    assert api.get(f"/api/v1/faces/{first['faceInstanceId']}")["personId"] is None
+
+    # the same through a bulk undo
+    api.post(f"{SUGGESTIONS}/{second['id']}/accept")
+    assert _statuses(api, ids)[ids[0]] == "expired"
+    bulk = api.post(f"{SUGGESTIONS}/bulk-action", {"suggestionIds": [ids[1]], "action": "undo"})
+    assert bulk["processed"] == 1
+    assert _statuses(api, ids) == {ids[0]: "pending", ids[1]: "pending", ids[2]: "rejected"}
+
+
+def test_undoing_an_accept_skips_pairs_with_a_pending_suggestion(api: ApiLibrary) -> None:
+    first, second = _face_with_suggestions(api, 2)
+    face, other = first["faceInstanceId"], second["suggestedPersonId"]
+    api.post(f"{SUGGESTIONS}/{first['id']}/accept")
+    # A newer pending suggestion for the expired pair (as a later find-more would create).
+    with api.factory() as session, session.begin():
+        newer = FaceSuggestion(
+            face_id=face,
+            suggested_person_id=other,
+            confidence=second["confidence"],
+            status="pending",
+            source="find_more",
+        )
+        session.add(newer)
+        session.flush()
+        newer_id = newer.id
+    api.post(f"{SUGGESTIONS}/{first['id']}/undo")
+    assert _statuses(api, [first["id"], second["id"], newer_id]) == {
+        first["id"]: "pending",
+        second["id"]: "expired",
+        newer_id: "pending",
+    }

@@ -3,23 +3,69 @@ server in a background thread for ``image-search run`` (index while the UI is op
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import sys
 import threading
 import time
 
 import uvicorn
+from fastapi import FastAPI
 
 from image_search.api.app import create_app
 from image_search.config import Settings
 from image_search.errors import ImageSearchError
+from image_search.jobs.events import close_streams
+
+# Seconds open requests get to finish once the server is asked to stop (SIGTERM, Ctrl-C);
+# then they are cancelled. Event streams (``/status/events`` lasts up to an hour) end by
+# themselves at their next poll, this bounds everything else.
+GRACEFUL_SHUTDOWN_SECONDS = 3
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that ends the app's server-sent event streams when it shuts down,
+    instead of waiting for them to close (uvicorn waits for every open connection)."""
+
+    def __init__(self, app: FastAPI, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.web_app = app
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        factory = getattr(self.web_app.state, "read_session_factory", None)
+        if factory is not None:
+            close_streams(factory)
+        await super().shutdown(sockets)
+
+
+def _config(
+    app: FastAPI, host: str, port: int, log_level: str, access_log: bool = True
+) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=access_log,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
 
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Run the API (OpenAPI docs at ``/docs``) with the job runner until interrupted.
+    """Run the API (OpenAPI docs at ``/docs``) with the job runner until interrupted
+    (SIGINT or SIGTERM; open event streams end, other requests get
+    ``GRACEFUL_SHUTDOWN_SECONDS`` to finish). Exits with status 3 when the server cannot
+    start (for example: the port is in use), like ``uvicorn.run``.
 
     Binds to localhost by default: the API has no authentication yet, so exposing it on a
     network is the user's explicit choice (``--host 0.0.0.0``).
     """
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    app = create_app(settings)
+    server = _Server(app, _config(app, host, port, "info"))
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:
+        sys.exit(3)
 
 
 def browser_url(host: str, port: int) -> str:
@@ -36,10 +82,10 @@ class BackgroundServer:
     thread can index meanwhile. Only warnings are logged (the caller owns the terminal)."""
 
     def __init__(self, settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None:
-        config = uvicorn.Config(
-            create_app(settings), host=host, port=port, log_level="warning", access_log=False
+        app = create_app(settings)
+        self.server: uvicorn.Server = _Server(
+            app, _config(app, host, port, "warning", access_log=False)
         )
-        self.server = uvicorn.Server(config)
         self.address = f"{host}:{port}"
         self.thread = threading.Thread(target=self.server.run, name="image-search-api", daemon=True)
 

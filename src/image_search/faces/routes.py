@@ -110,9 +110,10 @@ def unassign_faces(
     body: UnassignFacesRequest, session: SessionDep, settings: SettingsDep
 ) -> FaceBulkResponse:
     """Take faces from their person; ``notThisPerson`` remembers the pair so it is never
-    suggested or auto-assigned again. One result per face id."""
+    suggested or auto-assigned again; ``regroup`` puts the faces taken back into one new
+    unnamed cluster (undoing the naming of a cluster). One result per face id."""
     results = PersonService(session, settings.model_pack).unassign(
-        body.face_ids, body.not_this_person
+        body.face_ids, body.not_this_person, body.regroup
     )
     return _bulk(None, results)
 

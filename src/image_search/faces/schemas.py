@@ -107,8 +107,12 @@ class AssignFacesRequest(CamelModel):
 
 
 class UnassignFacesRequest(CamelModel):
+    """``notThisPerson`` remembers each pair as rejected; ``regroup`` puts the faces taken
+    back into one new unnamed cluster together (the undo of naming a cluster)."""
+
     face_ids: list[int] = Field(min_length=1, max_length=10000)
     not_this_person: bool = False
+    regroup: bool = False
 
 
 class FaceBulkResponse(CamelModel):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import weakref
 from collections.abc import AsyncIterator
 
 from fastapi.sse import EventSourceResponse, format_sse_event
@@ -25,6 +26,20 @@ STATUS_POLL_SECONDS = 1.0
 # An idle status stream sends a comment this often, so proxies keep the connection open.
 KEEPALIVE_SECONDS = 15.0
 
+# Read-session factories of apps whose server is shutting down: their streams end.
+_closing: weakref.WeakSet[sessionmaker[Session]] = weakref.WeakSet()
+
+
+def close_streams(factory: sessionmaker[Session]) -> None:
+    """End the event streams that poll through ``factory`` (an app's read-session factory) at
+    their next poll, without a final event: the server calls this when it shuts down, so an
+    open stream does not hold it up (clients reconnect by themselves)."""
+    _closing.add(factory)
+
+
+def _open(factory: sessionmaker[Session], waited: float, max_seconds: float) -> bool:
+    return waited < max_seconds and factory not in _closing
+
 
 def read_job(factory: sessionmaker[Session], job_id: str) -> JobSchema | None:
     with session_scope(factory) as session:
@@ -36,10 +51,11 @@ async def job_events(
     factory: sessionmaker[Session], job_id: str, poll_seconds: float = POLL_SECONDS
 ) -> AsyncIterator[bytes]:
     """``event: progress`` with the job as JSON on every change, then one final event named
-    after the end status (``complete`` or ``failed``)."""
+    after the end status (``complete`` or ``failed``). Ends without it after
+    ``MAX_STREAM_SECONDS`` or when the server shuts down (``close_streams``)."""
     last: tuple[object, ...] | None = None
     waited = 0.0
-    while waited < MAX_STREAM_SECONDS:
+    while _open(factory, waited, MAX_STREAM_SECONDS):
         job = await asyncio.to_thread(read_job, factory, job_id)
         if job is None:
             gone = json.dumps({"error": f"job {job_id} is gone"})
@@ -78,10 +94,11 @@ async def status_events(
     """``event: status`` with the library status as JSON (``GET /api/v1/status``) at once,
     then again whenever it changed (the database is read every ``poll_seconds``); a
     ``: ping`` comment after ``KEEPALIVE_SECONDS`` without a change. Ends after
-    ``max_seconds`` (EventSource clients reconnect by themselves)."""
+    ``max_seconds`` or when the server shuts down (``close_streams``); EventSource clients
+    reconnect by themselves."""
     last: str | None = None
     quiet = waited = 0.0
-    while waited < max_seconds:
+    while _open(factory, waited, max_seconds):
         data = (await asyncio.to_thread(read_status, factory)).model_dump_json(by_alias=True)
         if data != last:
             last, quiet = data, 0.0

@@ -243,9 +243,15 @@ class PersonService:
             person.cover_face_id = self._best_face(ok)
         return person, results
 
-    def unassign(self, face_ids: Sequence[int], not_this_person: bool = False) -> list[ItemResult]:
+    def unassign(
+        self, face_ids: Sequence[int], not_this_person: bool = False, regroup: bool = False
+    ) -> list[ItemResult]:
         """Take faces away from their person; with ``not_this_person`` the pair is remembered
-        so it is never suggested or auto-assigned again. Per-item results."""
+        so it is never suggested or auto-assigned again. With ``regroup`` the faces taken back
+        go into one new unnamed cluster together (one per model pack, normally the configured
+        one): the undo of naming a cluster, whose faces left their cluster when named.
+        Without it they stay unclustered until the next clustering run. Per-item results;
+        ids that fail (unknown, or a face without a person) are not regrouped."""
         if not face_ids:
             raise InvalidInputError("give at least one face id")
         found = self.people.faces(face_ids)
@@ -265,6 +271,13 @@ class PersonService:
                 self.people.add_rejections((f, person_id) for f in ids)
             self.people.unassign_faces(ids)
             self._clear_cover(person_id, ids)
+        if regroup:
+            by_pack: dict[str, list[int]] = {}
+            for ids in touched.values():
+                for f in ids:
+                    by_pack.setdefault(found[f].model_pack, []).append(f)
+            for pack, pack_faces in by_pack.items():
+                self.faces.set_clusters(pack_faces, self.faces.new_cluster(pack).id)
         self.session.flush()
         self._refresh(touched)
         return results

@@ -386,3 +386,31 @@ class SuggestionRepository:
         suggestion.status = SuggestionStatus.PENDING
         suggestion.reviewed_at = None
         self.session.flush()
+
+    def reopen_expired_of_face(self, face_id: int) -> int:
+        """The face's expired suggestions are pending again (the newest one per person), except
+        for persons the face was marked "not this person" for and persons that already have a
+        pending suggestion for the face (one pending per face and person). Returns how many
+        were reopened."""
+        rejected = select(FaceRejection.person_id).where(FaceRejection.face_id == face_id)
+        pending = select(FaceSuggestion.suggested_person_id).where(
+            FaceSuggestion.face_id == face_id, FaceSuggestion.status == SuggestionStatus.PENDING
+        )
+        expired = self.session.scalars(
+            select(FaceSuggestion)
+            .where(
+                FaceSuggestion.face_id == face_id,
+                FaceSuggestion.status == SuggestionStatus.EXPIRED,
+                FaceSuggestion.suggested_person_id.not_in(rejected),
+                FaceSuggestion.suggested_person_id.not_in(pending),
+            )
+            .order_by(FaceSuggestion.id.desc())
+        ).all()
+        persons: set[int] = set()
+        for suggestion in expired:
+            if suggestion.suggested_person_id not in persons:
+                persons.add(suggestion.suggested_person_id)
+                suggestion.status = SuggestionStatus.PENDING
+                suggestion.reviewed_at = None
+        self.session.flush()
+        return len(persons)

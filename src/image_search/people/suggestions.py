@@ -176,12 +176,16 @@ class SuggestionService:
 
     def undo(self, suggestion_id: int) -> SuggestionView:
         """Take back an accept (the face is unassigned) or a reject (the pair is forgotten):
-        the suggestion is pending again. Raises ``NotFoundError``, ``ConflictError`` (pending
+        the suggestion is pending again. Undoing an accept also reopens the face's other
+        suggestions that the accept expired (see
+        ``SuggestionRepository.reopen_expired_of_face``: not for pairs rejected since, nor
+        where a pending one exists). Raises ``NotFoundError``, ``ConflictError`` (pending
         or expired, or the face has since moved to another person)."""
         suggestion = self._require(suggestion_id)
         face = self.people.faces([suggestion.face_id])[suggestion.face_id]
         person_id = suggestion.suggested_person_id
-        if suggestion.status == SuggestionStatus.ACCEPTED:
+        was_accepted = suggestion.status == SuggestionStatus.ACCEPTED
+        if was_accepted:
             if face.person_id != person_id:
                 raise ConflictError(f"face {face.id} is no longer assigned to person {person_id}")
             self.persons.unassign([face.id])
@@ -199,6 +203,8 @@ class SuggestionService:
                 f"face {face.id} already has a newer pending suggestion for person {person_id}"
             )
         self.suggestions.reopen(suggestion)
+        if was_accepted:  # the face has no person now: its other candidates count again
+            self.suggestions.reopen_expired_of_face(face.id)
         self.session.flush()
         return self.view(suggestion_id)
 

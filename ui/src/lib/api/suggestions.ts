@@ -121,7 +121,9 @@ export async function assignFaces(
 
 export async function unassignFaces(faceIds: number[]): Promise<void> {
 	const response = await call(
-		api.POST('/api/v1/faces/unassign', { body: { faceIds, notThisPerson: false } })
+		api.POST('/api/v1/faces/unassign', {
+			body: { faceIds, notThisPerson: false, regroup: false }
+		})
 	);
 	const failed = response.results.find((r) => !r.ok);
 	if (failed) throw new Error(failed.message ?? failed.error ?? `face ${failed.id} failed`);

@@ -26,15 +26,16 @@ export function nameCluster(
 	);
 }
 
-/** Take the named faces back (they are unassigned again and join a cluster at the next
- *  clustering run); a person the naming created is deleted when no face is left. Returns how
- *  many faces were taken back. */
+/** Take the named faces back: they are unassigned again and regrouped into one new cluster
+ *  (the server's `regroup`), so the cluster shows on the People page again at once; a person
+ *  the naming created is deleted when no face is left. Returns how many faces were taken
+ *  back. */
 export async function undoNaming(named: NameClusterResponse): Promise<number> {
 	let taken = 0;
 	if (named.assignedFaceIds.length > 0) {
 		const answer = await call(
 			api.POST('/api/v1/faces/unassign', {
-				body: { faceIds: named.assignedFaceIds, notThisPerson: false }
+				body: { faceIds: named.assignedFaceIds, notThisPerson: false, regroup: true }
 			})
 		);
 		taken = answer.processed;
