@@ -220,9 +220,11 @@ test('name clusters, merge persons, remove faces and undo, rename (desktop)', as
 		const regrouped = (await apiGet('/api/v1/clusters?pageSize=500')).items.filter(
 			(/** @type {{id: number}} */ c) => !clusters.some((old) => old.id === c.id)
 		);
-		const back = regrouped.find((/** @type {{faceCount: number}} */ c) => c.faceCount === fourth.faceCount);
-		assert.ok(back, `a cluster of ${fourth.faceCount} faces is back: ${JSON.stringify(regrouped)}`);
-		await page.locator(`[data-testid="cluster-card"][data-cluster-id="${back.id}"]`).waitFor();
+		const restored = regrouped.find(
+			(/** @type {{faceCount: number}} */ c) => c.faceCount === fourth.faceCount
+		);
+		assert.ok(restored, `a cluster of ${fourth.faceCount} faces is back: ${JSON.stringify(regrouped)}`);
+		await page.locator(`[data-testid="cluster-card"][data-cluster-id="${restored.id}"]`).waitFor();
 
 		// Typing a new name and pressing Enter at once names a new person: the persons listed on
 		// focus (an empty search) are stale and must not be picked.
