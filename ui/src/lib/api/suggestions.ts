@@ -162,7 +162,3 @@ export function confidenceTone(
 export function formatConfidence(value: number): string {
 	return value.toFixed(2);
 }
-
-export function fileName(path: string): string {
-	return path.split(/[\\/]/).pop() ?? path;
-}

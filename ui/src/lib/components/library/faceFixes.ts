@@ -1,6 +1,7 @@
 // The fixes of one face in the asset view: assign it to a person (or a new one), unassign it,
 // or "Not this person". Each comes with its success message and the call that takes it back.
 import { api, call } from '$lib/api/client';
+import { deletePersonIfEmpty } from '$lib/api/persons';
 import type { Face } from '$lib/api/types';
 import type { PersonChoice } from './types';
 
@@ -41,21 +42,6 @@ async function unassignFace(faceId: number, notThisPerson: boolean): Promise<voi
 		})
 	);
 	checkOne(result);
-}
-
-/**
- * Delete person `personId` when no face is left with them (the undo of an assignment that
- * created them); a person who has faces again is kept. Resolves to whether it was deleted.
- */
-export async function deletePersonIfEmpty(personId: number): Promise<boolean> {
-	const person = await call(
-		api.GET('/api/v1/persons/{person_id}', { params: { path: { person_id: personId } } })
-	);
-	if (person.faceCount > 0) return false;
-	await call(
-		api.DELETE('/api/v1/persons/{person_id}', { params: { path: { person_id: personId } } })
-	);
-	return true;
 }
 
 /**

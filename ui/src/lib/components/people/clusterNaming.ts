@@ -2,6 +2,7 @@
 // (assignedFaceIds) and says whether the person was created: Undo takes exactly those faces back
 // and deletes the person again when it was created by the naming and has no face left.
 import { api, call } from '$lib/api/client';
+import { deletePersonIfEmpty } from '$lib/api/persons';
 import type { components } from '$lib/api/schema';
 
 export type NameClusterResponse = components['schemas']['NameClusterResponse'];
@@ -40,17 +41,6 @@ export async function undoNaming(named: NameClusterResponse): Promise<number> {
 		);
 		taken = answer.processed;
 	}
-	if (named.created) {
-		const person = await call(
-			api.GET('/api/v1/persons/{person_id}', { params: { path: { person_id: named.personId } } })
-		);
-		if (person.faceCount === 0) {
-			await call(
-				api.DELETE('/api/v1/persons/{person_id}', {
-					params: { path: { person_id: named.personId } }
-				})
-			);
-		}
-	}
+	if (named.created) await deletePersonIfEmpty(named.personId);
 	return taken;
 }

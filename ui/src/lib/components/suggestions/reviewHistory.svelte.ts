@@ -7,13 +7,13 @@ import {
 	acceptSuggestion,
 	assignFaces,
 	bulkSuggestionAction,
-	fileName,
 	rejectSuggestion,
 	unassignFaces,
 	undoSuggestion
 } from '$lib/api/suggestions';
 import type { FindMoreJob, Suggestion } from '$lib/api/types';
-import { deletePersonIfEmpty } from '$lib/components/library/faceFixes';
+import { deletePersonIfEmpty } from '$lib/api/persons';
+import { fileName } from '$lib/format';
 import { showToast } from '$lib/stores/toasts.svelte';
 import type { RecentAssignment } from './RecentlyAssignedPanel.svelte';
 
