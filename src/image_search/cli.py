@@ -16,6 +16,7 @@ from rich.table import Table
 
 from image_search.cli_people import app as people_app
 from image_search.cli_progress import RichReporter
+from image_search.cli_search import app as search_app
 from image_search.config import Settings, get_settings
 from image_search.errors import ImageSearchError
 from image_search.jobs.service import IndexService, LibraryStatus, failed_count
@@ -92,6 +93,13 @@ def _index_and_report(settings: Settings, paths: list[Path]) -> None:
         console.print(
             f"Assignment: {assigned.auto_assigned} faces named automatically, "
             f"{assigned.suggestions_created} new suggestions to review."
+        )
+    if summary.clip.skipped:
+        console.print(f"[yellow]Text search (CLIP) skipped:[/yellow] {summary.clip.skipped}")
+    elif summary.clip.embedded or summary.clip.failed:
+        console.print(
+            f"CLIP: {summary.clip.embedded} images embedded for text search "
+            f"({summary.clip.failed} failed)."
         )
     _print_status(summary.status, settings.data_dir)
 
@@ -275,6 +283,7 @@ def serve(
 # The people commands (people, person, name, suggest, suggestions, ...) live in cli_people.py;
 # added without a name they sit at the top level: `image-search name 12 Alice`.
 app.add_typer(people_app)
+app.add_typer(search_app)
 
 if __name__ == "__main__":
     app()

@@ -21,6 +21,7 @@ LABELS = {
     "embedding": "Embedding dataset",
     "clustering": "Comparing clusterings",
     "assign": "Matching faces to persons",
+    "clip": "Embedding images for text search",
 }
 
 

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
         default="yunet-dlib",
         description="Face model pack: yunet-dlib, yunet-sface, buffalo_l or mobilefacenet.",
     )
+    clip_model: str = Field(
+        default="ViT-B-32__openai",
+        description="CLIP model for text and similar-image search (its embedding size follows "
+        "it), or 'none' to skip CLIP embeddings.",
+    )
     workers: int = Field(
         default_factory=lambda: max(1, min(os.cpu_count() or 1, 8)),
         description="Worker processes for face detection and embedding (one per core).",

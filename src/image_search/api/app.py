@@ -20,6 +20,7 @@ from image_search.library.routes import router as library_router
 from image_search.people.routes import router as persons_router
 from image_search.people.suggestion_routes import router as suggestions_router
 from image_search.people.tasks import handlers
+from image_search.search.routes import router as search_router
 
 API_VERSION = "1"
 
@@ -57,7 +58,14 @@ def create_app(settings: Settings, run_jobs: bool = True, job_threads: int = 1) 
     )
     install_error_handlers(app)
     # Suggestions before faces: /faces/suggestions/... must not be read as /faces/{face_id}.
-    for router in (suggestions_router, persons_router, faces_router, library_router, jobs_router):
+    for router in (
+        suggestions_router,
+        persons_router,
+        faces_router,
+        library_router,
+        jobs_router,
+        search_router,
+    ):
         app.include_router(router)
     install_web_ui(app, settings.web_dir)  # last: it answers every other GET path
     return app

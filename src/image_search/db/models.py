@@ -13,10 +13,12 @@ from image_search.people.models import (
     SuggestionGroup,
     SuggestionPersonTotal,
 )
+from image_search.search.models import ClipEmbedding
 
 __all__ = [
     "Asset",
     "Base",
+    "ClipEmbedding",
     "Cluster",
     "Face",
     "FaceRejection",

@@ -18,6 +18,7 @@ from image_search.faces.models import Cluster, Face
 from image_search.faces.pack_settings import UncalibratedPackError
 from image_search.faces.repository import FaceRepository
 from image_search.faces.service import ClusterReport, ClusterService
+from image_search.jobs.clip_stage import ClipReport, ClipStage
 from image_search.jobs.pipeline import FacePipeline, PipelineReport
 from image_search.jobs.progress import NullReporter, PhaseProgress, ProgressReporter
 from image_search.library.models import AssetStatus
@@ -72,6 +73,7 @@ class IndexSummary:
     clustering: ClusterReport
     assignment: AssignmentReport
     status: LibraryStatus
+    clip: ClipReport = field(default_factory=ClipReport)
 
 
 class IndexService:
@@ -101,7 +103,13 @@ class IndexService:
         # clusters hold only faces nobody recognised.
         assignment = self.assign()
         clustering = self.cluster()
-        return IndexSummary(scan, pipeline, clustering, assignment, self.status())
+        clip = self.embed_clip()
+        return IndexSummary(scan, pipeline, clustering, assignment, self.status(), clip)
+
+    def embed_clip(self) -> ClipReport:
+        """CLIP image embeddings for search (jobs/clip_stage.py): after faces, so people show
+        up first; skipped with the reason when the CLIP model is off or unavailable."""
+        return ClipStage(self.factory, self.settings, self.reporter).run()
 
     def assign(self) -> AssignmentReport:
         """Match unassigned faces against the persons' prototypes: auto-assign or suggest
@@ -151,6 +159,7 @@ class IndexService:
         report = FacePipeline(self.factory, self.settings, self.reporter).run()
         self.assign()
         self.cluster()
+        self.embed_clip()
         return queued, report
 
     def status(self) -> LibraryStatus:

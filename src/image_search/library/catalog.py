@@ -7,6 +7,7 @@ import base64
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
@@ -53,6 +54,28 @@ class FileToSend:
     media_type: str
 
 
+def face_counts(session: Session, asset_ids: list[int]) -> dict[int, int]:
+    """Faces per asset for one page of assets (ix_faces_asset_id), absent = 0."""
+    if not asset_ids:
+        return {}
+    rows = session.execute(
+        select(Face.asset_id, func.count(Face.id))
+        .where(Face.asset_id.in_(asset_ids))
+        .group_by(Face.asset_id)
+    )
+    return {int(asset_id): int(n) for asset_id, n in rows}
+
+
+def timeline_order(dialect: str) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    """The library's order, newest capture first, then id (ix_assets_timeline, migration 0003).
+    SQLite already puts NULLs last in DESC order and cannot use the index when the query spells
+    NULLS LAST."""
+    taken = Asset.taken_at.desc()
+    if dialect != "sqlite":
+        taken = taken.nulls_last()
+    return taken, Asset.id.desc()
+
+
 class CatalogService:
     def __init__(self, session: Session, data_dir: Path) -> None:
         self.session = session
@@ -69,33 +92,17 @@ class CatalogService:
         offset = page_offset(page, page_size, MAX_PAGE_SIZE)
         conditions = self._conditions(filters, self.session.get_bind().dialect.name)
         total = self.session.scalar(select(func.count(Asset.id)).where(*conditions)) or 0
-        # ix_assets_timeline (migration 0003) serves this order; SQLite already puts NULLs last
-        # in DESC order and cannot use the index when the query spells NULLS LAST.
-        taken = Asset.taken_at.desc()
-        if self.session.get_bind().dialect.name != "sqlite":
-            taken = taken.nulls_last()
         assets = list(
             self.session.scalars(
                 select(Asset)
                 .where(*conditions)
-                .order_by(taken, Asset.id.desc())
+                .order_by(*timeline_order(self.session.get_bind().dialect.name))
                 .offset(offset)
                 .limit(page_size)
             )
         )
-        counts = self._face_counts([a.id for a in assets])
+        counts = face_counts(self.session, [a.id for a in assets])
         return int(total), [(a, counts.get(a.id, 0)) for a in assets]
-
-    def _face_counts(self, asset_ids: list[int]) -> dict[int, int]:
-        """Faces per asset for one page of assets (ix_faces_asset_id), absent = 0."""
-        if not asset_ids:
-            return {}
-        rows = self.session.execute(
-            select(Face.asset_id, func.count(Face.id))
-            .where(Face.asset_id.in_(asset_ids))
-            .group_by(Face.asset_id)
-        )
-        return {int(asset_id): int(n) for asset_id, n in rows}
 
     def detail(self, asset_id: int) -> AssetDetail:
         asset = self._require(asset_id)

@@ -40,6 +40,8 @@ class Asset(Base, TimestampMixin):
     __table_args__ = (
         Index("ix_assets_status_stage", "status", "stage"),
         Index("ix_assets_content_hash", "content_hash"),
+        Index("ix_assets_gps", "gps_latitude", "gps_longitude"),
+        Index("ix_assets_camera", "camera_make", "camera_model"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

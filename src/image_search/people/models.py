@@ -30,7 +30,10 @@ class Person(Base, TimestampMixin):
     __tablename__ = "persons"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The full name, hierarchical with "/" (for example "Family/Smith/Anna").
     name: Mapped[str] = mapped_column(String(255), index=True)
+    # Shown instead of the name's last part when set (for example "Granny Anna").
+    display_name: Mapped[str | None] = mapped_column(String(255))
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
     birth_date: Mapped[date | None] = mapped_column(Date)
     cover_face_id: Mapped[int | None] = mapped_column(

@@ -18,6 +18,7 @@ from image_search.people.models import (
     PersonPrototype,
     PrototypeRole,
 )
+from image_search.search.names import NamedItem
 
 
 class PeopleRepository:
@@ -92,6 +93,21 @@ class PeopleRepository:
             )
             counts.update({int(p): int(n) for p, n in rows if p is not None})
         return counts
+
+    def named_items(self, include_hidden: bool) -> list[NamedItem]:
+        """Every person's id, name and display name (for name search)."""
+        query = select(Person.id, Person.name, Person.display_name)
+        if not include_hidden:
+            query = query.where(Person.hidden.is_(False))
+        return [NamedItem(int(i), str(n), d) for i, n, d in self.session.execute(query)]
+
+    def with_counts(self, person_ids: Sequence[int]) -> list[tuple[Person, int]]:
+        """The persons of ``person_ids`` in that order, with their face counts."""
+        found = {
+            p.id: p for p in self.session.scalars(select(Person).where(Person.id.in_(person_ids)))
+        }
+        counts = self.face_counts(person_ids)
+        return [(found[i], counts.get(i, 0)) for i in person_ids if i in found]
 
     def names(self, person_ids: Iterable[int]) -> dict[int, str]:
         ids = list(set(person_ids))

@@ -32,8 +32,10 @@ def list_persons(
     include_hidden: bool = Query(default=False, alias="includeHidden"),
     search: str | None = Query(default=None, max_length=255),
 ) -> PersonListResponse:
-    """Persons by face count (largest first); hidden ones only with ``includeHidden``;
-    ``search`` matches part of the name, ignoring case."""
+    """Persons by face count (largest first); hidden ones only with ``includeHidden``.
+    With ``search``: the persons whose name matches, best match first (any part of a nested
+    name, display name, partial, ignoring case and accents; an exact match before a longer
+    name containing it)."""
     total, rows = PersonService(session, settings.model_pack).list_persons(
         include_hidden, search, (page - 1) * page_size, page_size
     )
@@ -67,8 +69,9 @@ def get_person(person_id: int, session: SessionDep, settings: SettingsDep) -> Pe
 def update_person(
     person_id: int, body: PersonUpdate, session: SessionDep, settings: SettingsDep
 ) -> PersonDetailSchema:
-    """Rename, hide/show, set or clear (``null``) the birth date and the cover face. Only the
-    fields sent change. 422 when the cover face is not the person's."""
+    """Rename (``name``, hierarchical with ``/``), set or clear (``null``) the display name,
+    hide/show, set or clear the birth date and the cover face. Only the fields sent change.
+    422 when the cover face is not the person's."""
     service = PersonService(session, settings.model_pack)
     sent = body.model_fields_set
     kwargs: dict[str, object] = {}
@@ -76,6 +79,8 @@ def update_person(
         kwargs["birth_date"] = body.birth_date
     if "cover_face_id" in sent:
         kwargs["cover_face_id"] = body.cover_face_id
+    if "display_name" in sent:
+        kwargs["display_name"] = body.display_name
     service.update(person_id, name=body.name, hidden=body.hidden, **kwargs)
     return PersonDetailSchema.from_detail(service.detail(person_id))
 

@@ -17,6 +17,7 @@ from image_search.people.suggestions import (
     GroupedSuggestions,
     SuggestionView,
 )
+from image_search.search.names import shown_name
 
 SuggestionStatusName = Literal["pending", "accepted", "rejected", "expired"]
 
@@ -36,7 +37,13 @@ def full_image_url(asset_id: int) -> str:
 # persons ---------------------------------------------------------------------------------------
 class PersonSchema(CamelModel):
     id: int
-    name: str
+    name: str = Field(
+        description="Full name; hierarchical with '/' (for example Family/Smith/Anna)."
+    )
+    display_name: str | None = Field(description="Display name set by a user, if any.")
+    shown_name: str = Field(
+        description="What to show: the display name, else the last part of the name."
+    )
     hidden: bool
     birth_date: date | None
     cover_face_id: int | None
@@ -49,6 +56,8 @@ class PersonSchema(CamelModel):
         return cls(
             id=person.id,
             name=person.name,
+            display_name=person.display_name,
+            shown_name=shown_name(person.name, person.display_name),
             hidden=person.hidden,
             birth_date=person.birth_date,
             cover_face_id=person.cover_face_id,
@@ -100,6 +109,7 @@ class PersonUpdate(CamelModel):
     """Only the fields present are changed; ``null`` clears birthDate / coverFaceId."""
 
     name: str | None = Field(default=None, min_length=1, max_length=255)
+    display_name: str | None = Field(default=None, max_length=255)
     hidden: bool | None = None
     birth_date: date | None = None
     cover_face_id: int | None = None

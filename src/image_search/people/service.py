@@ -18,6 +18,7 @@ from image_search.people.models import Person, PersonPrototype
 from image_search.people.prototypes import PrototypeService
 from image_search.people.repository import PeopleRepository
 from image_search.people.suggestion_repository import SuggestionRepository
+from image_search.search.names import rank_names
 
 _UNSET = object()
 
@@ -50,7 +51,15 @@ class PersonDetail:
 
 
 def clean_name(name: str) -> str:
-    cleaned = " ".join(name.split())
+    """``name`` with single spaces and, for a hierarchical name, its parts trimmed
+    (``" Family / Smith/Anna "`` -> ``"Family/Smith/Anna"``). Raises ``InvalidInputError`` for an
+    empty name, an empty part (``"Family//Anna"``) or more than 255 characters."""
+    parts = [" ".join(part.split()) for part in name.split("/")]
+    if len(parts) > 1 and not all(parts):
+        raise InvalidInputError(
+            f"{name!r}: every part of a hierarchical name (separated by /) needs a name"
+        )
+    cleaned = "/".join(parts)
     if not cleaned:
         raise InvalidInputError("a person's name cannot be empty")
     if len(cleaned) > 255:
@@ -81,8 +90,14 @@ class PersonService:
         offset: int = 0,
         limit: int = 100,
     ) -> tuple[int, list[tuple[Person, int]]]:
-        """(total, [(person, face count)]) by face count, largest first."""
-        return self.people.list_with_counts(include_hidden, name_contains, offset, limit)
+        """(total, [(person, face count)]): by face count, largest first; with
+        ``name_contains``, the persons whose name matches it, best match first (name search of
+        search/names.py: nested names, partial and accent-insensitive)."""
+        if not name_contains or not name_contains.strip():
+            return self.people.list_with_counts(include_hidden, None, offset, limit)
+        ranked = rank_names(name_contains, self.people.named_items(include_hidden))
+        page = [item.id for item, _ in ranked[offset : offset + limit]]
+        return len(ranked), self.people.with_counts(page)
 
     def detail(self, person_id: int) -> PersonDetail:
         person = self.require(person_id)
@@ -148,6 +163,7 @@ class PersonService:
         hidden: bool | None = None,
         birth_date: date | object | None = _UNSET,
         cover_face_id: int | object | None = _UNSET,
+        display_name: str | object | None = _UNSET,
     ) -> Person:
         """Rename, hide or show, set or clear the birth date and the cover face.
 
@@ -157,6 +173,9 @@ class PersonService:
         person = self.require(person_id)
         if name is not None:
             person.name = clean_name(name)
+        if display_name is not _UNSET:
+            text = " ".join(str(display_name or "").split())
+            person.display_name = text or None
         if hidden is not None:
             person.hidden = hidden
         if birth_date is not _UNSET:
