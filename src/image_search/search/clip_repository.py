@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sqlalchemy import ColumnElement, delete, exists, func, select
@@ -30,7 +31,7 @@ class EmbeddingRows:
         return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, dim), np.float32))
 
 
-def _rows(records: Iterable[tuple[int, int, bytes]], dim: int) -> EmbeddingRows:
+def _rows(records: Iterable[Any], dim: int) -> EmbeddingRows:
     row_ids: list[int] = []
     asset_ids: list[int] = []
     blobs: list[bytes] = []
@@ -110,7 +111,7 @@ class ClipRepository:
 
     def for_assets(self, asset_ids: Sequence[int], model: str, dim: int) -> EmbeddingRows:
         """Every embedding of ``model`` of the given assets."""
-        records: list[tuple[int, int, bytes]] = []
+        records: list[Any] = []
         ids = list(asset_ids)
         for start in range(0, len(ids), IN_CHUNK):
             chunk = ids[start : start + IN_CHUNK]
@@ -119,7 +120,7 @@ class ClipRepository:
                     select(ClipEmbedding.id, ClipEmbedding.asset_id, ClipEmbedding.embedding).where(
                         ClipEmbedding.model == model, ClipEmbedding.asset_id.in_(chunk)
                     )
-                ).tuples()
+                ).all()
             )
         return _rows(records, dim)
 
@@ -129,5 +130,5 @@ class ClipRepository:
             select(ClipEmbedding.id, ClipEmbedding.asset_id, ClipEmbedding.embedding)
             .where(ClipEmbedding.model == model, ClipEmbedding.id > after_row_id)
             .order_by(ClipEmbedding.id)
-        ).tuples()
+        ).all()
         return _rows(records, dim)
