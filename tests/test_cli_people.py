@@ -408,3 +408,39 @@ def test_thresholds(lib: Library) -> None:
     lib.ok("thresholds", "--reset")
     defaults = PACK_DEFAULTS[PACK]
     assert current() == (defaults.auto_assign_threshold, defaults.suggestion_threshold)
+
+
+# search ------------------------------------------------------------------------------------
+def test_search_by_several_people_names_and_date(lib: Library) -> None:
+    import json
+
+    amy, penny = lib.name("amy", "Friends/Amy"), lib.name("penny", "Friends/Penny")
+    together = {
+        r[0]
+        for r in lib.rows(
+            select(Face.asset_id)
+            .where(Face.person_id.in_([amy, penny]))
+            .group_by(Face.asset_id)
+            .having(func.count(func.distinct(Face.person_id)) == 2)
+        )
+    }
+    assert together, "amy and penny share no group photo"
+    answer = json.loads(lib.ok("search", "--person", "Amy", "--person", "penny", "--json"))
+    assert answer["mode"] == "filters" and answer["total"] == len(together)
+    assert {item["id"] for item in answer["items"]} == together
+    either = json.loads(lib.ok("search", "-p", str(amy), "-p", "Friends/Penny", "--any", "--json"))
+    assert either["total"] > len(together)
+    # The photos carry no capture date: a date range leaves none.
+    dated = json.loads(lib.ok("search", "-p", "Amy", "--from", "2020-01-01", "--json"))
+    assert dated["total"] == 0
+    table = lib.ok("search", "--person", "Amy", "--person", "Penny")
+    assert f"{len(together)} matching" in table and "faceapi_bbt" in table
+
+    unknown = lib.run("search", "--person", "Nobody")
+    assert unknown.exit_code == 2 and "no person matches 'Nobody'" in unknown.output
+    inverted = lib.run("search", "--from", "2021-01-01", "--to", "2020-01-01")
+    assert inverted.exit_code == 2 and "inverted" in inverted.output
+    ambiguous = lib.run("search", "--person", "Friends")
+    assert ambiguous.exit_code == 2 and "several persons" in ambiguous.output
+    bad_place = lib.run("search", "--near", "48.8,2.3")
+    assert bad_place.exit_code == 2 and "--near takes 3 numbers" in bad_place.output
