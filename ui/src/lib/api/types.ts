@@ -18,3 +18,6 @@ export type ItemResult = Schemas['ItemResultSchema'];
 export type Job = Schemas['JobSchema'];
 export type LibraryStatus = Schemas['LibraryStatusSchema'];
 export type Folder = Schemas['FolderSchema'];
+export type SearchResponse = Schemas['SearchResponse'];
+export type SearchHit = Schemas['SearchHitSchema'];
+export type Camera = Schemas['CameraSchema'];
