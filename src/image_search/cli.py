@@ -189,6 +189,9 @@ def _print_status(status: LibraryStatus, data_dir: Path) -> None:
         f"Faces: {status.faces}; clusters: {status.clusters} "
         f"({status.clustered_faces} faces clustered). Data dir: {data_dir}"
     )
+    images_done = status.assets_by_status.get("image", {}).get("done", 0)
+    for model, embedded in sorted(status.clip_embedded.items()):
+        console.print(f"Text search ({model}): {embedded} of {images_done} images embedded.")
     if status.failures:
         console.print(
             f"[yellow]{failed_count(status)} failed[/yellow] (image-search retry-failed):"

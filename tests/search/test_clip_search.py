@@ -188,6 +188,8 @@ def test_http_search_answers_and_rejects_bad_queries(clip_library: ClipLibrary) 
         assert both.status_code == 422
         unknown = client.get("/api/v1/search", params={"similarTo": 999999})
         assert unknown.status_code == 404
+        status = client.get("/api/v1/status").json()
+        assert status["clipEmbedded"] == {"tiny-clip-search": 9}
 
 
 def test_text_search_without_clip_is_a_clear_503(clip_library: ClipLibrary) -> None:

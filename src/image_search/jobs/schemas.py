@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import Field
+
 from image_search.api.schemas import CamelModel
 from image_search.jobs.models import Job
 from image_search.jobs.service import LibraryStatus
@@ -82,6 +84,9 @@ class LibraryStatusSchema(CamelModel):
     pending: int
     rate: float  # assets per second
     indexing: bool
+    clip_embedded: dict[str, int] = Field(
+        description="CLIP model -> assets with an image embedding of it (text search progress)."
+    )
 
     @classmethod
     def build(cls, status: LibraryStatus) -> LibraryStatusSchema:
@@ -95,4 +100,5 @@ class LibraryStatusSchema(CamelModel):
             pending=status.pending,
             rate=status.rate,
             indexing=status.indexing,
+            clip_embedded=status.clip_embedded,
         )

@@ -25,6 +25,7 @@ from image_search.library.models import AssetStatus
 from image_search.library.repository import AssetRepository
 from image_search.library.service import ScanReport, ScanService
 from image_search.people.assignment import AssignmentReport, AssignmentService
+from image_search.search.clip_repository import ClipRepository
 
 
 def open_database(settings: Settings) -> sessionmaker[Session]:
@@ -57,6 +58,7 @@ class LibraryStatus:
     pending: int = 0  # images waiting for pipeline work (videos wait for a later version)
     rate: float = 0.0  # assets finished (done or failed) per second, last RATE_WINDOW_SECONDS
     indexing: bool = False  # pending > 0: a scan registered work the pipeline has not finished
+    clip_embedded: dict[str, int] = field(default_factory=dict)  # CLIP model -> assets embedded
 
 
 @dataclass(slots=True)
@@ -191,6 +193,7 @@ def library_status(session: Session, now: datetime | None = None) -> LibraryStat
         pending=pending,
         rate=round(assets.count_finished_since(since) / RATE_WINDOW_SECONDS, 3),
         indexing=pending > 0,
+        clip_embedded=ClipRepository(session).assets_by_model(),
     )
 
 

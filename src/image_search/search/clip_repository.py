@@ -95,6 +95,15 @@ class ClipRepository:
             for index in range(len(vectors))
         )
 
+    def assets_by_model(self) -> dict[str, int]:
+        """CLIP model -> assets with an embedding of it (progress of the CLIP stage)."""
+        rows = self.session.execute(
+            select(ClipEmbedding.model, func.count(ClipEmbedding.id))
+            .where(ClipEmbedding.frame_index == 0)
+            .group_by(ClipEmbedding.model)
+        )
+        return {str(model): int(n) for model, n in rows}
+
     def count(self, model: str) -> int:
         query = select(func.count(ClipEmbedding.id)).where(ClipEmbedding.model == model)
         return int(self.session.scalar(query) or 0)
