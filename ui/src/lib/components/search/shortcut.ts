@@ -4,6 +4,18 @@
 /** The attribute that marks a search field; the first visible one gets the focus. */
 export const SEARCH_FIELD_ATTRIBUTE = 'data-search-field';
 
+/**
+ * The attributes of a search field (the header's and the search page's), to spread on an
+ * `<input type="search">` (the type stays written out: `bind:value` needs it static): the
+ * marker "/" looks for, the shortcut announced, Enter labelled "search", no autofill.
+ */
+export const searchFieldAttributes = {
+	[SEARCH_FIELD_ATTRIBUTE]: '',
+	'aria-keyshortcuts': '/',
+	enterkeyhint: 'search',
+	autocomplete: 'off'
+} as const;
+
 /** A keydown handler for the window: "/" focuses the search field. */
 export function focusSearchOnSlash(event: KeyboardEvent): void {
 	if (event.key !== '/' || event.defaultPrevented) return;
