@@ -95,6 +95,9 @@ from sqlalchemy import event
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from common import log, summarize, wait_for_quiet  # noqa: E402
 
 from image_search.config import Settings  # noqa: E402
 from image_search.db.engine import make_engine, make_read_session_factory  # noqa: E402
@@ -150,10 +153,6 @@ TEXTS = (
     "people in green shirts at a party",
     "a red and green christmas tree",
 )
-
-
-def log(message: str) -> None:
-    print(f"[{datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
 
 
 # ------------------------------------------------------------------------------------------
@@ -735,18 +734,6 @@ class TimedEncoder:
         self.embed_texts = phases.wrap("textEncode", encoder.embed_texts)
 
 
-def summarize(values: list[float]) -> dict[str, float | int]:
-    array = np.asarray(values, dtype=float)
-    return {
-        "calls": len(array),
-        "p50Ms": round(float(np.percentile(array, 50)), 2),
-        "p95Ms": round(float(np.percentile(array, 95)), 2),
-        "p99Ms": round(float(np.percentile(array, 99)), 2),
-        "maxMs": round(float(array.max()), 2),
-        "meanMs": round(float(array.mean()), 2),
-    }
-
-
 def spread(values: list[int]) -> dict[str, float | int]:
     array = np.asarray(values)
     return {
@@ -783,16 +770,6 @@ def rss_mib() -> int:
     """This process's resident memory now (MiB)."""
     pages = int(Path("/proc/self/statm").read_text().split()[1])
     return round(pages * os.sysconf("SC_PAGE_SIZE") / 2**20)
-
-
-def wait_for_quiet(max_load: float, wait: float) -> list[float]:
-    deadline = time.monotonic() + wait
-    while True:
-        load = os.getloadavg()
-        if load[0] < max_load or time.monotonic() >= deadline:
-            return [round(x, 2) for x in load]
-        log(f"load average {load[0]:.2f} >= {max_load}: waiting")
-        time.sleep(20)
 
 
 QUERY_SETS = {
@@ -865,7 +842,7 @@ def run_queries(
             log(f"textOnly cold call {elapsed:.0f} ms")
         for query in warmup:
             call(query)
-        load = wait_for_quiet(args.max_load, args.load_wait)
+        load = wait_for_quiet(args.max_load, args.load_wait, poll_seconds=20)
         load_before = load_before or load
         log(f"{kind}: timing {len(timed)} calls (load average {os.getloadavg()[0]:.2f})")
         times, sql_times, counts, totals, hits, mismatches = [], [], [], [], [], []

@@ -61,7 +61,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,6 +73,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "bench"))
+
+from common import log, summarize, wait_for_quiet  # noqa: E402
 
 from image_search.db.engine import make_engine, make_session_factory  # noqa: E402
 from image_search.db.migrate import upgrade_to_head  # noqa: E402
@@ -92,10 +95,6 @@ HAND_LABELLED_SHARE = 0.15  # of the faces, assigned by a user without a suggest
 PER_GROUP = 20
 FIRST = ("Ada", "Ben", "Chloe", "Dev", "Eva", "Farid", "Grace", "Hugo", "Ines", "Jonas", "Kim")
 LAST = ("Ahmed", "Berg", "Costa", "Dubois", "Evans", "Fischer", "Garcia", "Horvat", "Ito", "Jensen")
-
-
-def log(message: str) -> None:
-    print(f"[{datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
 
 
 # ------------------------------------------------------------------------------------------
@@ -701,28 +700,6 @@ def make_requests(reference: Reference, rng: np.random.Generator, per_kind: int)
                 person = int(pool[rng.integers(len(pool))])
             requests.append(Request(kind.name, page, kind.groups_per_page, kind.status, person))
     return requests
-
-
-def summarize(milliseconds: Sequence[float]) -> dict[str, float | int]:
-    values = np.asarray(milliseconds)
-    return {
-        "calls": len(values),
-        "p50Ms": round(float(np.percentile(values, 50)), 2),
-        "p95Ms": round(float(np.percentile(values, 95)), 2),
-        "p99Ms": round(float(np.percentile(values, 99)), 2),
-        "maxMs": round(float(values.max()), 2),
-        "meanMs": round(float(values.mean()), 2),
-    }
-
-
-def wait_for_quiet(max_load: float, wait: float) -> list[float]:
-    deadline = time.monotonic() + wait
-    while True:
-        load = os.getloadavg()
-        if load[0] < max_load or time.monotonic() >= deadline:
-            return [round(x, 2) for x in load]
-        log(f"load average {load[0]:.2f} >= {max_load}: waiting")
-        time.sleep(30)
 
 
 def time_requests(

@@ -50,7 +50,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "bench"))
 
-from suggestions_query import generate, load_sqlite, log  # noqa: E402
+from common import log  # noqa: E402
+from suggestions_query import generate, load_sqlite  # noqa: E402
 
 from image_search.db.engine import make_engine  # noqa: E402
 from image_search.db.migrate import upgrade_to_head  # noqa: E402

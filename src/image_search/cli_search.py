@@ -16,6 +16,7 @@ from rich.table import Table
 from image_search.cli_people import _errors
 from image_search.config import get_settings
 from image_search.db.engine import session_scope
+from image_search.errors import InvalidInputError
 from image_search.jobs.service import open_database
 from image_search.people.repository import PeopleRepository
 from image_search.search.filters import SearchFilters, parse_date_bound, place_filters
@@ -100,8 +101,6 @@ def search(
 
 
 def _floats(value: str, count: int, option: str) -> tuple[float, ...]:
-    from image_search.errors import InvalidInputError
-
     try:
         numbers = tuple(float(part) for part in value.split(","))
     except ValueError:

@@ -218,6 +218,18 @@ class AssetRepository:
             query = query.where(Asset.id.not_in(excluded))
         return self.session.scalars(query).all()
 
+    def camera_counts(self) -> list[tuple[str | None, str | None, int]]:
+        """(make, model, assets) of every camera in the library (missing files left out), most
+        used first."""
+        rows = self.session.execute(
+            select(Asset.camera_make, Asset.camera_model, func.count(Asset.id))
+            .where(Asset.status != AssetStatus.MISSING)
+            .where(Asset.camera_make.is_not(None) | Asset.camera_model.is_not(None))
+            .group_by(Asset.camera_make, Asset.camera_model)
+            .order_by(func.count(Asset.id).desc())
+        )
+        return [(make, model, int(n)) for make, model, n in rows]
+
     def count_pending_images(self) -> int:
         return (
             self.session.scalar(

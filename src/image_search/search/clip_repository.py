@@ -104,10 +104,6 @@ class ClipRepository:
         )
         return {str(model): int(n) for model, n in rows}
 
-    def count(self, model: str) -> int:
-        query = select(func.count(ClipEmbedding.id)).where(ClipEmbedding.model == model)
-        return int(self.session.scalar(query) or 0)
-
     def version(self, model: str) -> tuple[int, int]:
         """(row count, largest row id) of ``model``'s embeddings: changes whenever rows are
         added or removed."""

@@ -59,10 +59,6 @@ class SearchFilters:
     kind: str | None = None  # "image" / "video"
     has_unnamed_faces: bool | None = None
 
-    @property
-    def is_empty(self) -> bool:
-        return self == SearchFilters()
-
 
 def validate(filters: SearchFilters, session: Session) -> None:
     """Raises ``InvalidInputError`` (422) for contradictory or out-of-range filters and

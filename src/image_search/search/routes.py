@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Query
-from sqlalchemy import func, select
 
 from image_search.api.deps import SessionDep, SettingsDep
 from image_search.api.schemas import ERROR_RESPONSES
-from image_search.library.models import Asset, AssetStatus
+from image_search.library.repository import AssetRepository
 from image_search.library.schemas import AssetSchema
 from image_search.search.filters import SearchFilters, parse_date_bound, place_filters
 from image_search.search.schemas import (
@@ -105,13 +104,9 @@ def search(
 @router.get("/cameras", response_model=CameraListResponse)
 def cameras(session: SessionDep) -> CameraListResponse:
     """Camera make/model pairs of the library with their asset counts, most used first."""
-    rows = session.execute(
-        select(Asset.camera_make, Asset.camera_model, func.count(Asset.id))
-        .where(Asset.status != AssetStatus.MISSING)
-        .where((Asset.camera_make.is_not(None)) | (Asset.camera_model.is_not(None)))
-        .group_by(Asset.camera_make, Asset.camera_model)
-        .order_by(func.count(Asset.id).desc())
-    )
     return CameraListResponse(
-        items=[CameraSchema(make=m, model=o, count=int(n)) for m, o, n in rows]
+        items=[
+            CameraSchema(make=make, model=model, count=count)
+            for make, model, count in AssetRepository(session).camera_counts()
+        ]
     )

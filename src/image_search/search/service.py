@@ -19,7 +19,7 @@ from image_search.ml.clip.encoder import ClipEncoder
 from image_search.ml.clip.registry import CLIP_DISABLED, clip_spec, load_clip_encoder
 from image_search.paging import page_offset
 from image_search.search.clip_index import best_per_asset, library_matrix
-from image_search.search.clip_repository import ClipRepository
+from image_search.search.clip_repository import IN_CHUNK, ClipRepository, EmbeddingRows
 from image_search.search.filters import SearchFilters, conditions, validate
 from image_search.search.models import ClipEmbedding
 
@@ -109,8 +109,8 @@ class SearchService:
         return SearchResult("filters", int(total), self._hits(assets, {}))
 
     # query vectors ---------------------------------------------------------------------------
-    @property
-    def model(self) -> str:
+    def _model(self) -> str:
+        """The configured CLIP model; raises ``ModelError`` when CLIP is switched off."""
         if self.settings.clip_model == CLIP_DISABLED:
             raise ModelError(
                 "text and similar-image search need CLIP, which is switched off "
@@ -123,15 +123,15 @@ class SearchService:
             raise InvalidInputError("the search text is empty")
         if len(text) > MAX_TEXT_LENGTH:
             raise InvalidInputError(f"the search text is longer than {MAX_TEXT_LENGTH} characters")
-        self.model  # noqa: B018 - raises when CLIP is off
+        self._model()
         encoder = self.encoder_loader(self.settings)
         return encoder.embed_texts([text])[0]
 
     def _asset_vector(self, asset_id: int) -> np.ndarray:
         if self.session.get(Asset, asset_id) is None:
             raise NotFoundError(f"asset {asset_id} does not exist")
-        spec = clip_spec(self.model)
-        rows = ClipRepository(self.session).for_assets([asset_id], self.model, spec.dim)
+        model = self._model()
+        rows = ClipRepository(self.session).for_assets([asset_id], model, clip_spec(model).dim)
         if len(rows.asset_ids) == 0:
             raise InvalidInputError(
                 f"asset {asset_id} has no CLIP embedding yet (videos and files still being "
@@ -150,60 +150,59 @@ class SearchService:
         page_size: int,
         exclude: int | None,
     ) -> SearchResult:
-        embedded = exists().where(
-            ClipEmbedding.asset_id == Asset.id, ClipEmbedding.model == self.model
-        )
+        """Rank the matching assets that have an embedding. Up to ``DIRECT_RANKING_LIMIT`` of
+        them (one id query tells) are ranked from their own rows (pre-filter); more are ranked
+        through the library matrix (post-filter)."""
+        model = self._model()
+        dim = clip_spec(model).dim
+        embedded = exists().where(ClipEmbedding.asset_id == Asset.id, ClipEmbedding.model == model)
         where = [*where, embedded]
         if exclude is not None:
             where.append(Asset.id != exclude)
-        total = int(self.session.scalar(select(func.count(Asset.id)).where(*where)) or 0)
+        matching = list(
+            self.session.scalars(select(Asset.id).where(*where).limit(DIRECT_RANKING_LIMIT + 1))
+        )
+        if len(matching) <= DIRECT_RANKING_LIMIT:
+            total = len(matching)
+        else:
+            total = int(self.session.scalar(select(func.count(Asset.id)).where(*where)) or 0)
         if total == 0 or offset >= total:
             return SearchResult(mode, total, [])
         wanted = min(total, offset + page_size)
-        if total <= DIRECT_RANKING_LIMIT:
-            ids, scores = self._rank_direct(query, where)
+        if len(matching) <= DIRECT_RANKING_LIMIT:
+            rows = ClipRepository(self.session).for_assets(matching, model, dim)
+            ids, scores = best_per_asset(rows, query)
         else:
-            ids, scores = self._rank_library(query, where, wanted)
+            rows = library_matrix(self.session, model, dim)
+            ids, scores = self._post_filter(rows, query, where, wanted)
         page_ids = [int(i) for i in ids[offset:wanted]]
-        score_of = {
-            int(i): float(s) for i, s in zip(ids[offset:wanted], scores[offset:wanted], strict=True)
-        }
+        score_of = dict(zip(page_ids, map(float, scores[offset:wanted]), strict=True))
         assets = {
             a.id: a for a in self.session.scalars(select(Asset).where(Asset.id.in_(page_ids)))
         }
         ordered = [assets[i] for i in page_ids if i in assets]
         return SearchResult(mode, total, self._hits(ordered, score_of))
 
-    def _rank_direct(
-        self, query: np.ndarray, where: list[ColumnElement[bool]]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Pre-filter: the matching assets' embeddings read by id and ranked."""
-        ids = list(self.session.scalars(select(Asset.id).where(*where)))
-        spec = clip_spec(self.model)
-        rows = ClipRepository(self.session).for_assets(ids, self.model, spec.dim)
-        return best_per_asset(rows, query)
-
-    def _rank_library(
+    def _post_filter(
         self,
+        rows: EmbeddingRows,
         query: np.ndarray,
         where: list[ColumnElement[bool]],
         wanted: int,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Post-filter: rank the library-wide matrix, then keep the assets the filters accept,
-        widening the ranked window until ``wanted`` assets are found or none is left."""
-        spec = clip_spec(self.model)
-        rows = library_matrix(self.session, self.model, spec.dim)
+        """Rank the library-wide ``rows``, then keep the assets the filters accept, widening
+        the ranked window until ``wanted`` assets are found or none is left."""
         window = max(4 * wanted, 1000)
         while True:
             ids, scores = best_per_asset(rows, query, limit=min(window, len(rows.asset_ids)))
-            accepted: set[int] = set()
             candidates = [int(i) for i in ids]
-            for start in range(0, len(candidates), 900):
-                chunk = candidates[start : start + 900]
+            accepted: set[int] = set()
+            for start in range(0, len(candidates), IN_CHUNK):
+                chunk = candidates[start : start + IN_CHUNK]
                 accepted.update(
                     self.session.scalars(select(Asset.id).where(Asset.id.in_(chunk), *where))
                 )
-            keep = np.asarray([int(i) in accepted for i in ids], dtype=bool)
+            keep = np.fromiter((i in accepted for i in candidates), dtype=bool, count=len(ids))
             if keep.sum() >= wanted or window >= len(rows.asset_ids):
                 return ids[keep], scores[keep]
             window *= 4
