@@ -18,7 +18,8 @@ class Face(Base, TimestampMixin):
     __table_args__ = (
         Index("ix_faces_asset_id", "asset_id"),
         Index("ix_faces_cluster_id", "cluster_id"),
-        Index("ix_faces_person_id", "person_id"),
+        # (person_id, asset_id): person filters of search read the index alone.
+        Index("ix_faces_person_asset", "person_id", "asset_id"),
         Index("ix_faces_model_pack", "model_pack"),
         # Covers the review pages' face lookups (box and asset by face id) so they read this
         # small index instead of wide face rows (embeddings): docs/benchmarks.md.
@@ -39,7 +40,13 @@ class Face(Base, TimestampMixin):
     quality: Mapped[float] = mapped_column(Float)
     embedding: Mapped[bytes] = mapped_column(LargeBinary)  # float32 little-endian, L2-normalised
     embedding_dim: Mapped[int] = mapped_column(Integer)
-    video_timestamp: Mapped[float | None] = mapped_column(Float)  # seconds, video faces only
+    # Video faces only (each is the best face of one face track, faces/tracks.py): the time of
+    # the kept frame and the span of the video the track covers, in seconds from the start;
+    # video_track_size = sampled frames in which the track's face was detected.
+    video_timestamp: Mapped[float | None] = mapped_column(Float)
+    video_span_start: Mapped[float | None] = mapped_column(Float)
+    video_span_end: Mapped[float | None] = mapped_column(Float)
+    video_track_size: Mapped[int | None] = mapped_column(Integer)
     cluster_id: Mapped[int | None] = mapped_column(ForeignKey("clusters.id", ondelete="SET NULL"))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
     crop_path: Mapped[str | None] = mapped_column(String(255))  # relative to the data dir

@@ -33,6 +33,7 @@ class AssetStatus(enum.StrEnum):
     DONE = "done"
     FAILED = "failed"
     MISSING = "missing"  # the file was not found on the last scan of its root
+    IGNORED = "ignored"  # failed, and the user chose not to retry it (recovery center)
 
 
 class Asset(Base, TimestampMixin):
@@ -63,7 +64,13 @@ class Asset(Base, TimestampMixin):
     width: Mapped[int | None] = mapped_column(Integer)  # after EXIF orientation
     height: Mapped[int | None] = mapped_column(Integer)
     orientation: Mapped[int | None] = mapped_column(Integer)  # EXIF 1..8
-    duration: Mapped[float | None] = mapped_column(Float)  # seconds, videos only
+    # Videos only, read from the container (library/video.py).
+    duration: Mapped[float | None] = mapped_column(Float)  # seconds
+    video_codec: Mapped[str | None] = mapped_column(String(32))  # FFmpeg codec name: h264
+    audio_codec: Mapped[str | None] = mapped_column(String(32))  # aac, opus, None = silent
+    container: Mapped[str | None] = mapped_column(String(64))  # FFmpeg format: mov,mp4,...
+    frame_rate: Mapped[float | None] = mapped_column(Float)  # average frames per second
+    rotation: Mapped[int | None] = mapped_column(Integer)  # display rotation, degrees 0-359
 
     stage: Mapped[str] = mapped_column(String(16), default=Stage.DISCOVERED)
     status: Mapped[str] = mapped_column(String(16), default=AssetStatus.PENDING)
@@ -72,3 +79,14 @@ class Asset(Base, TimestampMixin):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     model_pack: Mapped[str | None] = mapped_column(String(32))  # pack that made its faces
+
+
+class LibraryRoot(Base, TimestampMixin):
+    """A folder the user added to the library: scanned by ``index`` and watched by ``serve``
+    and ``watch`` (library/watcher.py)."""
+
+    __tablename__ = "library_roots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(Text, unique=True)
+    last_scan_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

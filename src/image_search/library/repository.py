@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from image_search.db.base import utcnow
 from image_search.faces.models import Face
-from image_search.library.models import Asset, AssetKind, AssetStatus, Stage
+from image_search.library.models import Asset, AssetKind, AssetStatus, LibraryRoot, Stage
 
 
 def folder_prefix(folder: str) -> str:
@@ -264,6 +264,18 @@ class AssetRepository:
                 .where(Asset.id.in_(asset_ids))
                 .values(status=AssetStatus.MISSING, updated_at=utcnow())
             )
+
+    def remember_root(self, path: str) -> None:
+        """Record ``path`` (an absolute folder) as a library root and when it was scanned."""
+        root = self.session.scalar(select(LibraryRoot).where(LibraryRoot.path == path))
+        if root is None:
+            root = LibraryRoot(path=path)
+            self.session.add(root)
+        root.last_scan_at = utcnow()
+
+    def roots(self) -> list[str]:
+        """Every library root (absolute folder paths), sorted."""
+        return list(self.session.scalars(select(LibraryRoot.path).order_by(LibraryRoot.path)))
 
     def failed(self) -> Sequence[Asset]:
         return self.session.scalars(

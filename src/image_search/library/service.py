@@ -60,6 +60,7 @@ class ScanService:
         return report
 
     def _register_root(self, root: Path, report: ScanReport) -> None:
+        self.assets.remember_root(str(root))
         known = self.assets.by_paths_under(str(root))
         seen: set[str] = set()
         pending = 0

@@ -86,7 +86,7 @@ class PeopleRepository:
         counts = dict.fromkeys(ids, 0)
         if ids:
             rows = self.session.execute(
-                # count(*): answered from ix_faces_person_id alone (no heap reads)
+                # count(*): answered from ix_faces_person_asset alone (no heap reads)
                 select(Face.person_id, func.count())
                 .where(Face.person_id.in_(ids))
                 .group_by(Face.person_id)

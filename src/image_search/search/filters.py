@@ -139,7 +139,7 @@ def conditions(filters: SearchFilters, dialect: str) -> list[ColumnElement[bool]
 
 def _people(person_ids: list[int], mode: PersonMode) -> ColumnElement[bool]:
     """Assets with a face of every one (``all``) or of any (``any``) of ``person_ids``
-    (ix_faces_person_id)."""
+    (ix_faces_person_asset)."""
     ids = sorted(set(person_ids))
     with_any = select(Face.asset_id).where(Face.person_id.in_(ids))
     if mode == "any" or len(ids) == 1:
