@@ -13,6 +13,7 @@ from image_search.api.static import install_web_ui
 from image_search.config import Settings
 from image_search.db.engine import make_read_session_factory
 from image_search.faces.routes import router as faces_router
+from image_search.jobs.index_job import index_handlers
 from image_search.jobs.routes import router as jobs_router
 from image_search.jobs.runner import JobRunner
 from image_search.jobs.service import open_database
@@ -28,8 +29,9 @@ API_VERSION = "1"
 def create_app(settings: Settings, run_jobs: bool = True, job_threads: int = 1) -> FastAPI:
     """The API for the library described by ``settings``.
 
-    The database is migrated at start-up. With ``run_jobs`` the background job runner
-    (find-more, assignment) starts with the app and stops with it.
+    The database is migrated at start-up. With ``run_jobs`` the background job runners
+    (find-more and assignment; index runs, jobs/index_job.py) start with the app and stop
+    with it.
     """
 
     @asynccontextmanager
@@ -38,16 +40,22 @@ def create_app(settings: Settings, run_jobs: bool = True, job_threads: int = 1) 
         app.state.settings = settings
         app.state.session_factory = factory
         app.state.read_session_factory = make_read_session_factory(factory.kw["bind"])
-        runner = None
+        runner = index_runner = None
         if run_jobs:
             runner = JobRunner(factory, handlers(settings.model_pack), threads=job_threads)
             runner.start()
+            # Index runs (watcher, recovery center retries) get their own thread: a long run
+            # never holds find-more or assignment jobs back.
+            index_runner = JobRunner(factory, index_handlers(settings), threads=1)
+            index_runner.start()
         app.state.job_runner = runner
+        app.state.index_runner = index_runner
         try:
             yield
         finally:
-            if runner is not None:
-                runner.stop()
+            for running in (index_runner, runner):
+                if running is not None:
+                    running.stop()
             factory.kw["bind"].dispose()
 
     app = FastAPI(

@@ -79,10 +79,17 @@ class IndexSummary:
 
 
 class IndexService:
-    def __init__(self, settings: Settings, reporter: ProgressReporter | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        reporter: ProgressReporter | None = None,
+        factory: sessionmaker[Session] | None = None,
+    ) -> None:
+        """``factory``: an open, migrated database (the server's); default: open
+        ``settings``' database and migrate it."""
         self.settings = settings
         self.reporter = reporter
-        self.factory = open_database(settings)
+        self.factory = factory or open_database(settings)
 
     def index(self, roots: list[Path]) -> IndexSummary:
         """Scan ``roots``, run the face pipeline until no work is left, update clusters.
@@ -92,11 +99,22 @@ class IndexService:
         for root in roots:
             if not root.is_dir():
                 raise InvalidInputError(f"{root} is not a folder")
+        return self.process_pending([r.resolve() for r in roots])
+
+    def process_pending(self, roots: list[Path] | None = None) -> IndexSummary:
+        """Scan ``roots`` (absolute folders; None: no scan, only hash what is registered),
+        then run every pipeline stage over the pending work: faces, assignment, clustering,
+        CLIP. The ``index_pending`` job (jobs/index_job.py) runs this in the server."""
         session = self.factory()
         try:
-            scan = ScanService(
+            scanner = ScanService(
                 session, session.commit, exclude=(self.settings.data_dir,), reporter=self.reporter
-            ).scan([r.resolve() for r in roots])
+            )
+            if roots:
+                scan = scanner.scan(roots)
+            else:
+                scan = ScanReport()
+                scanner.hash_discovered(scan)
             session.commit()
         finally:
             session.close()
@@ -151,18 +169,7 @@ class IndexService:
         """Put failed assets back to work and process them; returns (queued, pipeline report)."""
         with session_scope(self.factory) as session:
             queued = AssetRepository(session).reset_failed()
-        session = self.factory()
-        try:
-            ScanService(session, session.commit, reporter=self.reporter).hash_discovered(
-                ScanReport()
-            )
-        finally:
-            session.close()
-        report = FacePipeline(self.factory, self.settings, self.reporter).run()
-        self.assign()
-        self.cluster()
-        self.embed_clip()
-        return queued, report
+        return queued, self.process_pending().pipeline
 
     def status(self) -> LibraryStatus:
         with session_scope(self.factory) as session:

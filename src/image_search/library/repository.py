@@ -273,8 +273,9 @@ class AssetRepository:
             self.session.add(root)
         root.last_scan_at = utcnow()
 
-    def roots(self) -> list[str]:
-        """Every library root (absolute folder paths), sorted."""
+    def library_roots(self) -> list[str]:
+        """Every folder the user added to the library (``library_roots``), sorted; unlike
+        ``roots`` it includes folders that hold no asset yet (watched all the same)."""
         return list(self.session.scalars(select(LibraryRoot.path).order_by(LibraryRoot.path)))
 
     def failed(self) -> Sequence[Asset]:
