@@ -47,6 +47,12 @@ def faces_dir(assets_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def video_dir(assets_dir: Path) -> Path:
+    """../shared/data/video: ``faces/`` (clips with faces) and ``odd/`` (broken or unusual)."""
+    return require_asset(assets_dir / "data" / "video", "data/video")
+
+
+@pytest.fixture(scope="session")
 def models_dir(assets_dir: Path) -> Path:
     require_asset(
         assets_dir / "models" / "yunet" / "face_detection_yunet_2023mar.onnx", "YuNet weights"

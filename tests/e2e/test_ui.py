@@ -32,7 +32,7 @@ import httpx
 import pytest
 
 from image_search.config import Settings
-from tests.api.conftest import _index
+from image_search.jobs.service import IndexService
 from tests.conftest import copy_sqlite_database, link_tree, make_settings, skip_or_fail
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,6 +48,11 @@ LOG_TAIL_LINES = 80
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 pytestmark = pytest.mark.slow
+
+# The e2e library's videos (../shared/data/video/faces: one person talking, 9.4 s, H.264) and
+# its failing files (../shared/data/video/odd).
+E2E_VIDEOS = ("liveportrait_source_s18.mp4",)
+E2E_BROKEN_VIDEOS = ("svu_corrupted.mp4", "svu_empty.mp4")
 
 
 @dataclass(frozen=True)
@@ -118,9 +123,11 @@ def web_dir(e2e_tools: Tools, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 @pytest.fixture(scope="session")
 def e2e_template(
-    tmp_path_factory: pytest.TempPathFactory, faces_dir: Path, models_dir: Path
+    tmp_path_factory: pytest.TempPathFactory, faces_dir: Path, video_dir: Path, models_dir: Path
 ) -> Template:
-    """people-small/<person>/*.png and group/faceapi_bbt*.jpg under one root, indexed once."""
+    """Indexed once under one root: people-small/<person>/*.png, group/faceapi_bbt*.jpg,
+    videos/ (a one-person clip, for preview snippets) and broken/ (files that fail: a
+    truncated JPEG, a corrupt and an empty MP4, for the recovery center)."""
     base = tmp_path_factory.mktemp("e2e-library")
     people = faces_dir / "people-small"
     sources = {
@@ -129,9 +136,15 @@ def e2e_template(
         if person.is_dir()
     }
     sources["group"] = sorted((faces_dir / "group").glob("faceapi_bbt*.jpg"))
+    sources["videos"] = [video_dir / "faces" / name for name in E2E_VIDEOS]
+    sources["broken"] = [video_dir / "odd" / name for name in E2E_BROKEN_VIDEOS]
     root = link_tree(base / "library", sources)
+    whole = (faces_dir / "group" / "faceapi_bbt1.jpg").read_bytes()
+    (root / "broken" / "truncated.jpg").write_bytes(whole[: len(whole) // 2])
     settings = make_settings(base / "data", models_dir)
-    _index(settings, root)  # indexes root/people-small and root/group
+    service = IndexService(settings)
+    service.index([root / folder for folder in ("people-small", "group", "videos", "broken")])
+    service.factory.kw["bind"].dispose()
     return Template(settings, root)
 
 
