@@ -170,28 +170,24 @@ def status() -> None:
         _fail(exc)
 
 
+STATUS_COLUMNS = ("pending", "done", "failed", "ignored", "missing")
+
+
 def _print_status(status: LibraryStatus, data_dir: Path) -> None:
     table = Table(title="Library", show_edge=False)
     table.add_column("kind")
-    for name in ("pending", "done", "failed", "missing"):
+    for name in STATUS_COLUMNS:
         table.add_column(name, justify="right")
     for kind, counts in sorted(status.assets_by_status.items()):
-        table.add_row(
-            kind, *(str(counts.get(s, 0)) for s in ("pending", "done", "failed", "missing"))
-        )
+        table.add_row(kind, *(str(counts.get(s, 0)) for s in STATUS_COLUMNS))
     console.print(table)
-    videos_waiting = status.assets_by_status.get("video", {}).get("pending", 0)
-    if videos_waiting:
-        console.print(
-            f"{videos_waiting} videos are registered; video faces come in a later version."
-        )
     console.print(
         f"Faces: {status.faces}; clusters: {status.clusters} "
         f"({status.clustered_faces} faces clustered). Data dir: {data_dir}"
     )
-    images_done = status.assets_by_status.get("image", {}).get("done", 0)
+    assets_done = sum(counts.get("done", 0) for counts in status.assets_by_status.values())
     for model, embedded in sorted(status.clip_embedded.items()):
-        console.print(f"Text search ({model}): {embedded} of {images_done} images embedded.")
+        console.print(f"Text search ({model}): {embedded} of {assets_done} assets embedded.")
     if status.failures:
         console.print(
             f"[yellow]{failed_count(status)} failed[/yellow] (image-search retry-failed):"

@@ -66,6 +66,20 @@ class Settings(BaseSettings):
         ge=320,
         description="Longest side (px) images are decoded at for face detection and embedding.",
     )
+    video_frame_interval: float = Field(
+        default=1.0,
+        gt=0,
+        description="Seconds between the video frames sampled for faces (stretched so a video "
+        "yields at most video_max_frames of them; scene changes add up to a quarter more).",
+    )
+    video_max_frames: int = Field(
+        default=120, ge=1, description="Time-based frames sampled per video at most."
+    )
+    video_frame_size: int = Field(
+        default=1280,
+        ge=320,
+        description="Longest side (px) sampled video frames are decoded at for faces.",
+    )
     web_dir: Path = Field(
         default_factory=_default_web_dir,
         description="Built web UI served at / (default: the package's web folder, filled by "

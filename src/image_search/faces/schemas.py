@@ -29,7 +29,12 @@ class FaceSchema(CamelModel):
     cluster_id: int | None
     assigned_by: str | None  # user, cluster, suggestion, auto
     assigned_at: datetime | None
-    video_timestamp: float | None  # seconds, video faces only
+    # Video faces only (one per face track): the time (s) of the kept frame, the span of the
+    # video the track covers (s) and the number of sampled frames it was detected in.
+    video_timestamp: float | None
+    video_span_start: float | None = None
+    video_span_end: float | None = None
+    video_track_size: int | None = None
     face_crop_url: str
     thumbnail_url: str
 
@@ -54,6 +59,9 @@ class FaceSchema(CamelModel):
             assigned_by=f.assigned_by,
             assigned_at=f.assigned_at,
             video_timestamp=f.video_timestamp,
+            video_span_start=f.video_span_start,
+            video_span_end=f.video_span_end,
+            video_track_size=f.video_track_size,
             face_crop_url=f"/api/v1/faces/{f.id}/crop",
             thumbnail_url=f"/api/v1/images/{f.asset_id}/thumbnail",
         )

@@ -26,7 +26,7 @@ from image_search.jobs.worker import (
     AssetResult,
     AssetTask,
     WorkerConfig,
-    analyse_image,
+    analyse_asset,
     init_worker,
     process_asset,
 )
@@ -55,10 +55,11 @@ class FacePipeline:
         self.config = WorkerConfig.from_settings(settings)
 
     def run(self) -> PipelineReport:
-        """Process every pending image until none is left; returns counts of this run."""
+        """Process every pending image and video until none is left; returns counts of
+        this run."""
         report = PipelineReport()
         with session_scope(self.factory) as session:
-            total = AssetRepository(session).count_pending_images()
+            total = AssetRepository(session).count_pending_work()
         self.reporter.start("faces", total)
         if total:
             if self.settings.workers <= 1:
@@ -71,14 +72,14 @@ class FacePipeline:
     def _claim(self, limit: int, in_flight: set[int]) -> list[AssetTask]:
         with session_scope(self.factory) as session:
             assets = AssetRepository(session).claim_for_faces(limit, in_flight)
-            return [AssetTask(a.id, a.path, a.content_hash or "") for a in assets]
+            return [AssetTask(a.id, a.path, a.content_hash or "", a.kind) for a in assets]
 
     def _run_inline(self, report: PipelineReport) -> None:
         pack = load_model_pack(
             self.settings.model_pack, self.settings.models_dir, self.settings.model_cache_dir
         )
         while tasks := self._claim(self.settings.batch_size, set()):
-            results = [analyse_image(task, pack, self.config) for task in tasks]
+            results = [analyse_asset(task, pack, self.config) for task in tasks]
             self._store(results, report)
 
     def _run_pool(self, report: PipelineReport) -> None:
@@ -174,9 +175,23 @@ class FacePipeline:
                 embedding=face.embedding,
                 embedding_dim=len(face.embedding) // 4,
                 crop_path=face.crop_path,
+                video_timestamp=face.video_timestamp,
+                video_span_start=face.video_span[0] if face.video_span else None,
+                video_span_end=face.video_span[1] if face.video_span else None,
+                video_track_size=face.video_track_size,
             )
             for face in result.faces
         )
+        if result.video is not None:
+            for name in (
+                "duration",
+                "video_codec",
+                "audio_codec",
+                "container",
+                "frame_rate",
+                "rotation",
+            ):
+                setattr(asset, name, getattr(result.video, name))
         asset.width, asset.height, asset.orientation = (
             result.width,
             result.height,

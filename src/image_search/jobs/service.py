@@ -55,7 +55,7 @@ class LibraryStatus:
     clusters: int
     clustered_faces: int
     failures: list[Failure] = field(default_factory=list)
-    pending: int = 0  # images waiting for pipeline work (videos wait for a later version)
+    pending: int = 0  # images and videos waiting for pipeline work
     rate: float = 0.0  # assets finished (done or failed) per second, last RATE_WINDOW_SECONDS
     indexing: bool = False  # pending > 0: a scan registered work the pipeline has not finished
     clip_embedded: dict[str, int] = field(default_factory=dict)  # CLIP model -> assets embedded
@@ -178,15 +178,16 @@ class IndexService:
 
 def library_status(session: Session, now: datetime | None = None) -> LibraryStatus:
     """Assets by kind and status, by stage, face and cluster counts, the failures, and the
-    indexing progress: ``pending`` images, ``rate`` = assets whose last pipeline attempt ended
-    (done or failed, ``Asset.last_attempt_at``) in the ``RATE_WINDOW_SECONDS`` before ``now``
-    (default: the current time), per second; ``indexing`` while any image is pending."""
+    indexing progress: ``pending`` images and videos, ``rate`` = assets whose last pipeline
+    attempt ended (done or failed, ``Asset.last_attempt_at``) in the ``RATE_WINDOW_SECONDS``
+    before ``now`` (default: the current time), per second; ``indexing`` while any asset is
+    pending."""
     assets = AssetRepository(session)
     by_status: dict[str, dict[str, int]] = {}
     for (kind, status), count in assets.counts_by_status().items():
         by_status.setdefault(kind, {})[status] = count
     since = (now or utcnow()) - timedelta(seconds=RATE_WINDOW_SECONDS)
-    pending = assets.count_pending_images()
+    pending = assets.count_pending_work()
     return LibraryStatus(
         assets_by_status=by_status,
         assets_by_stage=assets.counts_by_stage(),

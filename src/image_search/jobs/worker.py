@@ -15,7 +15,7 @@ from image_search.errors import ImageSearchError
 from image_search.faces.quality import face_quality
 from image_search.library.exif import PhotoMetadata, read_photo_metadata
 from image_search.library.media import decode_image, sharded_path, write_face_crop, write_thumbnails
-from image_search.library.models import Stage
+from image_search.library.models import AssetKind, Stage
 from image_search.ml.packs import ModelPack, load_model_pack
 
 
@@ -24,6 +24,7 @@ class AssetTask:
     asset_id: int
     path: str
     content_hash: str
+    kind: str = "image"  # AssetKind
 
 
 @dataclass(slots=True)
@@ -36,6 +37,23 @@ class FaceResult:
     quality: float
     embedding: bytes  # float32 little-endian, L2-normalised
     crop_path: str | None
+    # Video faces: the time (s) of the kept frame, the span (start, end) of the face track,
+    # and the number of sampled frames the track holds.
+    video_timestamp: float | None = None
+    video_span: tuple[float, float] | None = None
+    video_track_size: int | None = None
+
+
+@dataclass(slots=True)
+class VideoFacts:
+    """Container facts of a video (library/video.py ``VideoInfo``) to store on the asset."""
+
+    duration: float | None
+    video_codec: str
+    audio_codec: str | None
+    container: str
+    frame_rate: float | None
+    rotation: int
 
 
 @dataclass(slots=True)
@@ -48,6 +66,7 @@ class AssetResult:
     orientation: int | None = None
     metadata: PhotoMetadata | None = None
     faces: list[FaceResult] = field(default_factory=list)
+    video: VideoFacts | None = None
 
 
 @dataclass(slots=True)
@@ -57,6 +76,9 @@ class WorkerConfig:
     cache_dir: Path
     data_dir: Path
     working_size: int
+    video_frame_interval: float = 1.0
+    video_max_frames: int = 120
+    video_frame_size: int = 1280
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WorkerConfig:
@@ -66,6 +88,9 @@ class WorkerConfig:
             cache_dir=settings.model_cache_dir,
             data_dir=settings.data_dir,
             working_size=settings.working_size,
+            video_frame_interval=settings.video_frame_interval,
+            video_max_frames=settings.video_max_frames,
+            video_frame_size=settings.video_frame_size,
         )
 
 
@@ -83,13 +108,22 @@ def init_worker(config: WorkerConfig) -> None:
 
 
 def process_asset(task: AssetTask) -> AssetResult:
-    """Run metadata -> thumbnails -> faces -> embedded on one image.
+    """Run metadata -> thumbnails -> faces -> embedded on one image or video.
 
     Never raises for a bad file: the result carries the failing stage and the reason.
     """
     config = _state["config"]
     pack = _state["pack"]
     assert isinstance(config, WorkerConfig) and isinstance(pack, ModelPack)
+    return analyse_asset(task, pack, config)
+
+
+def analyse_asset(task: AssetTask, pack: ModelPack, config: WorkerConfig) -> AssetResult:
+    """``analyse_image`` or, for a video, ``analyse_video`` (jobs/video_worker.py)."""
+    if task.kind == AssetKind.VIDEO:
+        from image_search.jobs.video_worker import analyse_video  # it imports this module
+
+        return analyse_video(task, pack, config)
     return analyse_image(task, pack, config)
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import filetype
+from PIL import Image
 
 from image_search.library.models import AssetKind
 
@@ -111,6 +112,8 @@ def classify_file(path: Path, size: int) -> FileKind | None:
             return None
         return FileKind(by_extension, None, f"cannot read file: {exc.strerror or exc}")
     mime = guess.mime if guess else None
+    if mime == "image/gif" and _is_animated(path):
+        return FileKind(AssetKind.VIDEO, mime)  # its frames are sampled like a video's
     if mime in IMAGE_MIME_TYPES:
         return FileKind(AssetKind.IMAGE, mime)
     if mime in VIDEO_MIME_TYPES:
@@ -123,3 +126,12 @@ def classify_file(path: Path, size: int) -> FileKind | None:
     return FileKind(
         by_extension, mime, f"content is not a supported {by_extension} format ({found})"
     )
+
+
+def _is_animated(path: Path) -> bool:
+    """An image with more than one frame (animated GIF): Pillow reads up to the second frame."""
+    try:
+        with Image.open(path) as image:
+            return bool(getattr(image, "is_animated", False))
+    except Exception:  # undecodable: the image decoder reports why later
+        return False

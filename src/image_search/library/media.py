@@ -163,24 +163,42 @@ def write_face_crop(
     margin: float = 0.3,
     side: int = 200,
 ) -> None:
-    """Save a square-ish crop around a face box (full-resolution pixels) as JPEG.
-
-    ``margin`` widens the box by that fraction of its size on every side; the crop is scaled
-    so its longest side is at most ``side`` px.
-    """
+    """Save a square-ish crop around a face box (full-resolution pixels) as JPEG
+    (``face_crop``); an existing ``target`` is kept."""
     if target.exists():
         return
-    x, y, w, h = (v / decoded.scale for v in box_xywh)
+    crop = face_crop(decoded.image, decoded.scale, box_xywh, margin, side)
+    if crop is not None:
+        save_jpeg(crop, target)
+
+
+def face_crop(
+    image: Image.Image,
+    scale: float,
+    box_xywh: tuple[float, float, float, float],
+    margin: float = 0.3,
+    side: int = 200,
+) -> Image.Image | None:
+    """The crop around a face box given in full-resolution pixels of an ``image`` decoded at
+    ``scale`` (full pixels per image pixel): ``margin`` widens the box by that fraction of its
+    size on every side; scaled so its longest side is at most ``side`` px. None when the box
+    lies outside the image."""
+    x, y, w, h = (v / scale for v in box_xywh)
     pad_x, pad_y = w * margin, h * margin
     left = max(0, int(x - pad_x))
     top = max(0, int(y - pad_y))
-    right = min(decoded.image.width, int(x + w + pad_x))
-    bottom = min(decoded.image.height, int(y + h + pad_y))
+    right = min(image.width, int(x + w + pad_x))
+    bottom = min(image.height, int(y + h + pad_y))
     if right <= left or bottom <= top:
-        return
-    crop = decoded.image.crop((left, top, right, bottom))
+        return None
+    crop = image.crop((left, top, right, bottom))
     crop.thumbnail((side, side), Image.Resampling.LANCZOS)
-    _save_atomically(crop, target, "JPEG", quality=85)
+    return crop
+
+
+def save_jpeg(image: Image.Image, target: Path, quality: int = 85) -> None:
+    """Write ``image`` as JPEG through a temporary file and a rename (crash-safe)."""
+    _save_atomically(image, target, "JPEG", quality=quality)
 
 
 def _save_atomically(image: Image.Image, target: Path, fmt: str, quality: int) -> None:

@@ -197,7 +197,8 @@ class AssetRepository:
         ).first()
 
     def claim_for_faces(self, limit: int, exclude: Iterable[int]) -> Sequence[Asset]:
-        """Image assets whose pipeline work is not done, oldest first.
+        """Assets whose pipeline work is not done: images before videos (a photo takes well
+        under a second, a video many), then oldest first.
 
         SQLite has one writer, so claiming is this select; a PostgreSQL worker pool will add
         ``FOR UPDATE SKIP LOCKED`` here.
@@ -206,12 +207,11 @@ class AssetRepository:
         query = (
             select(Asset)
             .where(
-                Asset.kind == AssetKind.IMAGE,
                 Asset.status == AssetStatus.PENDING,
                 Asset.stage != Stage.DISCOVERED,
                 Asset.stage != Stage.DONE,
             )
-            .order_by(Asset.id)
+            .order_by(Asset.kind == AssetKind.VIDEO, Asset.id)
             .limit(limit)
         )
         if excluded:
@@ -230,11 +230,11 @@ class AssetRepository:
         )
         return [(make, model, int(n)) for make, model, n in rows]
 
-    def count_pending_images(self) -> int:
+    def count_pending_work(self) -> int:
+        """Images and videos waiting for pipeline work."""
         return (
             self.session.scalar(
                 select(func.count(Asset.id)).where(
-                    Asset.kind == AssetKind.IMAGE,
                     Asset.status == AssetStatus.PENDING,
                     Asset.stage != Stage.DONE,
                 )

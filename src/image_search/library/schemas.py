@@ -30,6 +30,12 @@ class AssetSchema(CamelModel):
     gps_latitude: float | None
     gps_longitude: float | None
     duration: float | None  # seconds, videos
+    # Videos: FFmpeg codec names (audio None = silent), average frames per second, and the
+    # display rotation (degrees counterclockwise) applied to width/height.
+    video_codec: str | None = None
+    audio_codec: str | None = None
+    frame_rate: float | None = None
+    rotation: int | None = None
     face_count: int
     thumbnail_url: str
     full_image_url: str
@@ -54,6 +60,10 @@ class AssetSchema(CamelModel):
             gps_latitude=asset.gps_latitude,
             gps_longitude=asset.gps_longitude,
             duration=asset.duration,
+            video_codec=asset.video_codec,
+            audio_codec=asset.audio_codec,
+            frame_rate=asset.frame_rate,
+            rotation=asset.rotation,
             face_count=face_count,
             thumbnail_url=f"/api/v1/images/{asset.id}/thumbnail",
             full_image_url=f"/api/v1/images/{asset.id}/full",

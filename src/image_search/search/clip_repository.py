@@ -11,7 +11,7 @@ import numpy as np
 from sqlalchemy import ColumnElement, delete, exists, func, select
 from sqlalchemy.orm import Session
 
-from image_search.library.models import Asset, AssetKind, AssetStatus
+from image_search.library.models import Asset, AssetStatus
 from image_search.search.models import ClipEmbedding
 
 IN_CHUNK = 900  # ids per IN (...) list: below SQLite's default host-parameter limits
@@ -53,20 +53,20 @@ class ClipRepository:
 
     def _needs_embedding(self, model: str) -> tuple[ColumnElement[bool], ...]:
         has = exists().where(ClipEmbedding.asset_id == Asset.id, ClipEmbedding.model == model)
+        # Videos are embedded by their poster frame (the preview thumbnail).
         return (
-            Asset.kind == AssetKind.IMAGE,
             Asset.status == AssetStatus.DONE,
             Asset.content_hash.is_not(None),
             ~has,
         )
 
     def count_pending(self, model: str) -> int:
-        """Processed images without an embedding of ``model``."""
+        """Processed assets (images, videos by their poster) without an embedding of ``model``."""
         query = select(func.count(Asset.id)).where(*self._needs_embedding(model))
         return int(self.session.scalar(query) or 0)
 
     def pending(self, model: str, limit: int, exclude: Sequence[int]) -> Sequence[Asset]:
-        """Up to ``limit`` processed images without an embedding of ``model``, by id."""
+        """Up to ``limit`` processed assets without an embedding of ``model``, by id."""
         query = select(Asset).where(*self._needs_embedding(model)).order_by(Asset.id).limit(limit)
         if exclude:
             query = query.where(Asset.id.not_in(list(exclude)))
