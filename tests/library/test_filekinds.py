@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from image_search.library.filekinds import FileKind, classify_file
 from image_search.library.models import AssetKind
@@ -20,11 +21,6 @@ def _classify(path: Path) -> FileKind | None:
 def _copy_as(source: Path, target: Path) -> Path:
     shutil.copyfile(source, target)
     return target
-
-
-@pytest.fixture(scope="module")
-def video_dir(assets_dir: Path) -> Path:
-    return require_asset(assets_dir / "data" / "video")
 
 
 @pytest.mark.parametrize(
@@ -142,12 +138,6 @@ def test_mp4_without_extension_is_a_video(video_dir: Path, tmp_path: Path) -> No
     assert _classify(renamed) == FileKind(AssetKind.VIDEO, "video/mp4", None)
 
 
-def test_animated_gif_is_an_image(video_dir: Path) -> None:
-    gif = require_asset(video_dir / "faces" / "dlib_elon-musk-smoke.gif")
-
-    assert _classify(gif) == FileKind(AssetKind.IMAGE, "image/gif", None)
-
-
 def test_file_gone_before_it_is_read_is_a_problem(tmp_path: Path) -> None:
     """Deleted between the folder walk and the sniffing (a sync client, a user)."""
     gone = tmp_path / "gone.jpg"
@@ -161,3 +151,15 @@ def test_file_gone_before_it_is_read_is_a_problem(tmp_path: Path) -> None:
 
 def test_file_gone_without_media_extension_is_ignored(tmp_path: Path) -> None:
     assert classify_file(tmp_path / "gone.txt", 1234) is None
+
+
+def test_animated_gif_is_a_video_and_a_still_gif_an_image(
+    video_dir: Path, faces_dir: Path, tmp_path: Path
+) -> None:
+    """Animated GIFs have their frames sampled like a video's; a one-frame GIF is a photo."""
+    animated = require_asset(video_dir / "faces" / "dlib_elon-musk-smoke.gif")
+    assert _classify(animated) == FileKind(AssetKind.VIDEO, "image/gif")
+    still = tmp_path / "still.gif"
+    with Image.open(faces_dir / "people-small" / "amy" / "amy1.png") as photo:
+        photo.convert("P").save(still)
+    assert _classify(still) == FileKind(AssetKind.IMAGE, "image/gif")
