@@ -16,6 +16,7 @@ from rich.table import Table
 
 from image_search.cli_people import app as people_app
 from image_search.cli_progress import RichReporter
+from image_search.cli_recovery import app as recovery_app
 from image_search.cli_search import app as search_app
 from image_search.config import Settings, get_settings
 from image_search.errors import ImageSearchError
@@ -283,6 +284,7 @@ def serve(
 # added without a name they sit at the top level: `image-search name 12 Alice`.
 app.add_typer(people_app)
 app.add_typer(search_app)
+app.add_typer(recovery_app)
 
 if __name__ == "__main__":
     app()

@@ -21,6 +21,7 @@ from image_search.library.routes import router as library_router
 from image_search.people.routes import router as persons_router
 from image_search.people.suggestion_routes import router as suggestions_router
 from image_search.people.tasks import handlers
+from image_search.recovery.routes import router as recovery_router
 from image_search.search.routes import router as search_router
 
 API_VERSION = "1"
@@ -73,6 +74,7 @@ def create_app(settings: Settings, run_jobs: bool = True, job_threads: int = 1) 
         library_router,
         jobs_router,
         search_router,
+        recovery_router,
     ):
         app.include_router(router)
     install_web_ui(app, settings.web_dir)  # last: it answers every other GET path

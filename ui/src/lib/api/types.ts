@@ -21,3 +21,7 @@ export type Folder = Schemas['FolderSchema'];
 export type SearchResponse = Schemas['SearchResponse'];
 export type SearchHit = Schemas['SearchHitSchema'];
 export type Camera = Schemas['CameraSchema'];
+export type RecoveryOverview = Schemas['RecoveryOverviewSchema'];
+export type CauseGroup = Schemas['CauseGroupSchema'];
+export type RecoveryAsset = Schemas['RecoveryAssetSchema'];
+export type RecoveryAction = Schemas['RecoveryActionResponse'];

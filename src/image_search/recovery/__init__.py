@@ -1,0 +1,1 @@
+"""The recovery center: failed assets grouped by cause, with guidance, retry and ignore."""
