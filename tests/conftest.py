@@ -71,6 +71,8 @@ def make_settings(data_dir: Path, models_dir: Path, **overrides: object) -> Sett
         # No CLIP weights exist on our machines: tests that search by text install the
         # generated model (tests/clip_model.py) and set clip_model themselves.
         "clip_model": "none",
+        # No library watcher in servers of tests (create_app): tests that watch enable it.
+        "watch": False,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

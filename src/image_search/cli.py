@@ -12,12 +12,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from image_search.cli_people import app as people_app
 from image_search.cli_progress import RichReporter
 from image_search.cli_recovery import app as recovery_app
 from image_search.cli_search import app as search_app
+from image_search.cli_watch import app as watch_app
 from image_search.config import Settings, get_settings
 from image_search.errors import ImageSearchError
 from image_search.jobs.service import IndexService, LibraryStatus, failed_count
@@ -139,6 +141,8 @@ def run(
         if not no_browser:
             _open_browser(url)
         _index_and_report(settings, paths)
+        if server.watch():
+            console.print("Watching the library folders: changes are indexed by themselves.")
         console.print(f"Indexing finished. Web UI: [bold]{url}[/bold] (Ctrl-C to stop)")
         server.wait()
     except KeyboardInterrupt:
@@ -191,10 +195,14 @@ def _print_status(status: LibraryStatus, data_dir: Path) -> None:
         console.print(f"Text search ({model}): {embedded} of {assets_done} assets embedded.")
     if status.failures:
         console.print(
-            f"[yellow]{failed_count(status)} failed[/yellow] (image-search retry-failed):"
+            f"[yellow]{failed_count(status)} failed[/yellow] (by cause, with what to do: "
+            "image-search failures; all again: image-search retry-failed):"
         )
         for failure in status.failures[:50]:
-            console.print(f"  {failure.path} [{failure.stage}] {failure.error}")
+            # Escaped: Rich would read "[metadata]" as a style tag and drop it.
+            console.print(
+                f"  {escape(failure.path)} \\[{failure.stage}] {escape(failure.error or '')}"
+            )
         if len(status.failures) > 50:
             console.print(f"  ... and {len(status.failures) - 50} more")
 
@@ -284,6 +292,7 @@ def serve(
 # added without a name they sit at the top level: `image-search name 12 Alice`.
 app.add_typer(people_app)
 app.add_typer(search_app)
+app.add_typer(watch_app)
 app.add_typer(recovery_app)
 
 if __name__ == "__main__":

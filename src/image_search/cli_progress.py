@@ -26,7 +26,10 @@ LABELS = {
 
 
 class RichReporter:
-    def __init__(self, console: Console) -> None:
+    """``transient``: the bars disappear when done (``image-search watch`` shows one run per
+    batch of changes)."""
+
+    def __init__(self, console: Console, transient: bool = False) -> None:
         self.progress = Progress(
             SpinnerColumn(),
             TextColumn("[bold]{task.description}"),
@@ -38,7 +41,7 @@ class RichReporter:
             TextColumn("ETA"),
             TimeRemainingColumn(),
             console=console,
-            transient=False,
+            transient=transient,
         )
         self.tasks: dict[str, TaskID] = {}
         self.faces: dict[str, int] = {}

@@ -80,6 +80,23 @@ class Settings(BaseSettings):
         ge=320,
         description="Longest side (px) sampled video frames are decoded at for faces.",
     )
+    watch: bool = Field(
+        default=True,
+        description="`image-search serve` watches the library roots and indexes new, changed, "
+        "moved and deleted files by itself (library/watcher.py).",
+    )
+    watch_debounce_seconds: float = Field(
+        default=2.0,
+        ge=0.0,
+        description="A changed file is registered once no event arrived for this long and its "
+        "size and mtime stayed the same (still being copied: wait).",
+    )
+    watch_reconcile_seconds: float = Field(
+        default=900.0,
+        gt=0.0,
+        description="Every this many seconds the watcher rescans the roots (incrementally) "
+        "for what notifications missed, e.g. on network shares; also once at start.",
+    )
     web_dir: Path = Field(
         default_factory=_default_web_dir,
         description="Built web UI served at / (default: the package's web folder, filled by "

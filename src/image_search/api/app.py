@@ -18,6 +18,7 @@ from image_search.jobs.routes import router as jobs_router
 from image_search.jobs.runner import JobRunner
 from image_search.jobs.service import open_database
 from image_search.library.routes import router as library_router
+from image_search.library.watcher import start_watcher
 from image_search.people.routes import router as persons_router
 from image_search.people.suggestion_routes import router as suggestions_router
 from image_search.people.tasks import handlers
@@ -31,8 +32,8 @@ def create_app(settings: Settings, run_jobs: bool = True, job_threads: int = 1) 
     """The API for the library described by ``settings``.
 
     The database is migrated at start-up. With ``run_jobs`` the background job runners
-    (find-more and assignment; index runs, jobs/index_job.py) start with the app and stop
-    with it.
+    (find-more and assignment; index runs, jobs/index_job.py) and, with ``settings.watch``,
+    the library watcher start with the app and stop with it.
     """
 
     @asynccontextmanager
@@ -51,9 +52,15 @@ def create_app(settings: Settings, run_jobs: bool = True, job_threads: int = 1) 
             index_runner.start()
         app.state.job_runner = runner
         app.state.index_runner = index_runner
+        # The library watcher (library/watcher.py) registers changed files and queues index runs.
+        app.state.watcher = (
+            start_watcher(settings, factory, index_runner) if run_jobs and settings.watch else None
+        )
         try:
             yield
         finally:
+            if app.state.watcher is not None:
+                app.state.watcher.stop()
             for running in (index_runner, runner):
                 if running is not None:
                     running.stop()

@@ -4,6 +4,7 @@ server in a background thread for ``image-search run`` (index while the UI is op
 from __future__ import annotations
 
 import contextlib
+import copy
 import socket
 import sys
 import threading
@@ -16,6 +17,7 @@ from image_search.api.app import create_app
 from image_search.config import Settings
 from image_search.errors import ImageSearchError
 from image_search.jobs.events import close_streams
+from image_search.library.watcher import start_watcher
 
 # Seconds open requests get to finish once the server is asked to stop (SIGTERM, Ctrl-C);
 # then they are cancelled. Event streams (``/status/events`` lasts up to an hour) end by
@@ -41,11 +43,19 @@ class _Server(uvicorn.Server):
 def _config(
     app: FastAPI, host: str, port: int, log_level: str, access_log: bool = True
 ) -> uvicorn.Config:
+    # image-search's own loggers (the library watcher, the job runners) print like uvicorn's.
+    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    log_config["loggers"]["image_search"] = {
+        "handlers": ["default"],
+        "level": log_level.upper(),
+        "propagate": False,
+    }
     return uvicorn.Config(
         app,
         host=host,
         port=port,
         log_level=log_level,
+        log_config=log_config,
         access_log=access_log,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
@@ -79,10 +89,13 @@ def browser_url(host: str, port: int) -> str:
 
 class BackgroundServer:
     """The API, the web UI and the job runner served from a daemon thread, so the calling
-    thread can index meanwhile. Only warnings are logged (the caller owns the terminal)."""
+    thread can index meanwhile. Only warnings are logged (the caller owns the terminal). The
+    library watcher starts on ``watch``, once the caller's indexing is over (never two
+    processors over the same new files)."""
 
     def __init__(self, settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None:
-        app = create_app(settings)
+        self.settings = settings
+        self.app = app = create_app(settings.model_copy(update={"watch": False}))
         self.server: uvicorn.Server = _Server(
             app, _config(app, host, port, "warning", access_log=False)
         )
@@ -103,6 +116,16 @@ class BackgroundServer:
                     "choose another with --port)"
                 )
             time.sleep(0.05)
+
+    def watch(self) -> bool:
+        """Start the library watcher of the started server (its changes go to the server's
+        index runner) unless ``settings.watch`` is off; True when it started. It stops with
+        the server."""
+        state = self.app.state
+        if not self.settings.watch or getattr(state, "watcher", None) is not None:
+            return False
+        state.watcher = start_watcher(self.settings, state.session_factory, state.index_runner)
+        return True
 
     def wait(self) -> None:
         """Block until the server stops; Ctrl-C (KeyboardInterrupt) comes through."""

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from image_search.db.base import utcnow
@@ -67,6 +67,9 @@ class FolderCounts:
     total: int
     direct: int
 
+
+# Paths per ``IN (...)`` list: below SQLite's default host-parameter limits.
+PATHS_PER_QUERY = 900
 
 # Subfolders listed one by one with index seeks before the rest is grouped in one scan.
 SEEK_SUBFOLDERS = 100
@@ -153,20 +156,36 @@ class AssetRepository:
         ).all()
         return [FolderCounts(str(name), int(total), int(n)) for name, total, n in rows]
 
-    def by_paths_under(self, root: str) -> dict[str, Asset]:
-        """Assets whose path lies under ``root`` (a folder path without trailing separator)."""
-        prefix = root.rstrip("/") + "/"
-        rows = self.session.scalars(
-            select(Asset).where(
-                or_(Asset.path.startswith(prefix, autoescape=True), Asset.root == root)
+    def by_path(self, path: str) -> Asset | None:
+        """The asset of the file ``path`` (absolute), if registered."""
+        return self.session.scalars(select(Asset).where(Asset.path == path)).first()
+
+    def by_paths(self, paths: Sequence[str]) -> dict[str, Asset]:
+        """The registered assets among ``paths`` (absolute file paths), by path."""
+        found: dict[str, Asset] = {}
+        for start in range(0, len(paths), PATHS_PER_QUERY):
+            chunk = paths[start : start + PATHS_PER_QUERY]
+            found.update(
+                (asset.path, asset)
+                for asset in self.session.scalars(select(Asset).where(Asset.path.in_(chunk)))
+            )
+        return found
+
+    def below(self, prefix: str) -> Sequence[Asset]:
+        """Every asset below the folder ``prefix`` (ends with ``/``), in path order."""
+        return self.session.scalars(
+            select(Asset).where(path_below(prefix, self.dialect)).order_by(Asset.path)
+        ).all()
+
+    def present_paths_below(self, prefix: str) -> list[tuple[int, str]]:
+        """(id, path) of the assets below the folder ``prefix`` (ends with ``/``) that are not
+        marked missing: the ones a scan of that folder expects to find."""
+        rows = self.session.execute(
+            select(Asset.id, Asset.path).where(
+                path_below(prefix, self.dialect), Asset.status != AssetStatus.MISSING
             )
         )
-        # SQLite's LIKE ignores case: /x/Photos must not claim /x/photos, so check again exactly.
-        return {
-            asset.path: asset
-            for asset in rows
-            if asset.path.startswith(prefix) or asset.root == root
-        }
+        return [(int(asset_id), str(path)) for asset_id, path in rows]
 
     def add(self, asset: Asset) -> Asset:
         self.session.add(asset)
@@ -182,6 +201,15 @@ class AssetRepository:
             .order_by(Asset.id)
             .limit(limit)
         ).all()
+
+    def has_unhashed(self) -> bool:
+        """Whether any asset waits at stage discovered (registered, not hashed yet)."""
+        found = self.session.scalar(
+            select(Asset.id)
+            .where(Asset.stage == Stage.DISCOVERED, Asset.status == AssetStatus.PENDING)
+            .limit(1)
+        )
+        return found is not None
 
     def missing_with_hash(self, content_hash: str, size: int) -> Asset | None:
         """A missing asset with these bytes: the old place of a moved or renamed file."""

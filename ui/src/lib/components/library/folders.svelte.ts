@@ -97,6 +97,14 @@ class FolderStore {
 		}
 	}
 
+	/** Load every level loaded so far again (new folders, new counts); what is shown stays
+	 * until the answers arrive. */
+	refresh(): void {
+		for (const key of Object.keys(this.children)) {
+			this.load(key === ROOTS ? null : key, true).catch(() => {});
+		}
+	}
+
 	/** Forget everything (e.g. after an index run added folders). */
 	clear(): void {
 		this.children = {};

@@ -72,7 +72,11 @@ export class AssetListing {
 	/** The last failure, cleared by a successful request. */
 	error = $state<string | null>(null);
 	readonly createdAt = Date.now();
+	/** The library status (liveRefresh.ts `changeKey`) its pages were loaded with, once known. */
+	statusKey: string | null = null;
 
+	/** The cells last in view (`want`), for `refresh`. */
+	#view = { start: 0, end: 0 };
 	#inFlight = new Map<number, Promise<Asset[]>>();
 	#queue: number[] = [];
 	#aheadTimer: ReturnType<typeof setTimeout> | undefined;
@@ -115,6 +119,7 @@ export class AssetListing {
 	 */
 	want(start: number, end: number): void {
 		if (end <= start && this.total !== 0) end = start + 1;
+		this.#view = { start, end };
 		const firstPage = Math.floor(start / PAGE_SIZE) + 1;
 		const lastPage = Math.floor(Math.max(start, end - 1) / PAGE_SIZE) + 1;
 		const maxPage = this.total === null ? lastPage : Math.ceil(this.total / PAGE_SIZE);
@@ -156,6 +161,23 @@ export class AssetListing {
 			this.#queue = [page, ...this.#queue.filter((p) => p !== page)];
 			this.#pump();
 		});
+	}
+
+	/**
+	 * The library changed (assets added, a stage reached, files gone): fetch the pages in view
+	 * again, with the total, and forget the others (fetched again when scrolled to). The pages
+	 * shown stay until the fresh ones arrive, so nothing flickers and the scroll position holds.
+	 */
+	async refresh(): Promise<void> {
+		const { start, end } = this.#view;
+		const first = Math.floor(start / PAGE_SIZE) + 1;
+		const last = Math.floor(Math.max(start, end - 1) / PAGE_SIZE) + 1;
+		const inView: number[] = [];
+		for (let p = first; p <= last; p++) inView.push(p);
+		const kept: Record<number, Asset[]> = {};
+		for (const p of inView) if (this.pages[p]) kept[p] = this.pages[p];
+		this.pages = kept;
+		await Promise.all(inView.map((p) => this.#fetch(p)));
 	}
 
 	/** Forget the failure and fetch the pages in `start`..`end` again. */
