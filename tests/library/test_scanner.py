@@ -435,6 +435,32 @@ def test_deleted_file_becomes_missing_and_returns_when_restored(
     assert (summary.scan.missing, summary.pipeline.processed) == (0, 0)
 
 
+def test_failed_file_that_was_away_comes_back_failed(
+    tmp_path: Path, people: Path, models_dir: Path
+) -> None:
+    """A drive unplugged and plugged back: the broken file returns unchanged (same size and
+    mtime) and stays failed with its reason, instead of being queued again as pending."""
+    root = tmp_path / "photos"
+    whole = (people / "amy" / "amy1.png").read_bytes()
+    broken = root / "broken.png"
+    root.mkdir()
+    broken.write_bytes(whole[: len(whole) // 3])
+    service = _indexer(tmp_path, models_dir)
+    service.index([root])
+    before = _rows(service)[str(broken)]
+    assert before.status == AssetStatus.FAILED and before.error
+
+    away = tmp_path / "broken.png"
+    broken.rename(away)  # rename keeps size and mtime
+    service.index([root])
+    assert _rows(service)[str(broken)].status == AssetStatus.MISSING
+    away.rename(broken)
+    service.index([root])
+
+    after = _rows(service)[str(broken)]
+    assert (after.id, after.status, after.error) == (before.id, AssetStatus.FAILED, before.error)
+
+
 def test_touched_but_identical_file_is_rehashed_not_reprocessed(
     tmp_path: Path, people: Path, models_dir: Path
 ) -> None:

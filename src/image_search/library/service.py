@@ -318,5 +318,9 @@ class ScanService:
 
 
 def _restored_status(asset: Asset) -> AssetStatus:
-    """The status of a missing asset whose file is back: done, or pending where it stopped."""
+    """The status of a missing asset whose file is back, unchanged: done; failed when it had
+    failed (its error is kept; an ignored file comes back failed, as "missing" replaced the
+    status); else pending where it stopped."""
+    if asset.error is not None:
+        return AssetStatus.FAILED
     return AssetStatus.DONE if asset.stage == Stage.DONE else AssetStatus.PENDING
