@@ -18,6 +18,7 @@ from image_search.jobs.routes import router as jobs_router
 from image_search.jobs.runner import JobRunner
 from image_search.jobs.service import open_database
 from image_search.library.routes import router as library_router
+from image_search.library.video_routes import router as video_router
 from image_search.library.watcher import start_watcher
 from image_search.people.routes import router as persons_router
 from image_search.people.suggestion_routes import router as suggestions_router
@@ -79,6 +80,7 @@ def create_app(settings: Settings, run_jobs: bool = True, job_threads: int = 1) 
         persons_router,
         faces_router,
         library_router,
+        video_router,
         jobs_router,
         search_router,
         recovery_router,

@@ -25,3 +25,5 @@ export type RecoveryOverview = Schemas['RecoveryOverviewSchema'];
 export type CauseGroup = Schemas['CauseGroupSchema'];
 export type RecoveryAsset = Schemas['RecoveryAssetSchema'];
 export type RecoveryAction = Schemas['RecoveryActionResponse'];
+export type FaceSnippet = Schemas['FaceSnippetSchema'];
+export type VideoPlayback = Schemas['VideoPlaybackSchema'];
