@@ -365,3 +365,21 @@ def test_face_boxes_do_not_depend_on_how_the_pixels_are_stored(
         # In oriented coordinates the face lies inside the 1920 x 1080 picture.
         assert face.box_x >= 0 and face.box_x + face.box_width <= 1920
         assert face.box_y >= 0 and face.box_y + face.box_height <= 1080
+
+
+def test_duplicate_files_are_indexed_side_by_side(
+    tmp_path: Path, faces_dir: Path, models_dir: Path
+) -> None:
+    """Copies of one photo share their content-addressed thumbnails and crops: two workers
+    writing them at the same moment must both succeed (a shared temporary name made one
+    rename fail)."""
+    source = require_asset(faces_dir / "group" / "faceapi_bbt1.jpg")
+    root = tmp_path / "copies"
+    root.mkdir()
+    for index in range(8):
+        (root / f"copy{index}.jpg").symlink_to(source)
+    service = IndexService(make_settings(tmp_path / "data", models_dir, workers=2))
+    summary = service.index([root])
+    assert (summary.pipeline.processed, summary.pipeline.failed) == (8, 0)
+    leftovers = [p for p in (tmp_path / "data").rglob("*.tmp")]
+    assert leftovers == []

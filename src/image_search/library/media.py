@@ -7,6 +7,7 @@ full resolution; ``DecodedImage.scale`` converts from the decoded (possibly redu
 from __future__ import annotations
 
 import contextlib
+import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,7 +203,13 @@ def save_jpeg(image: Image.Image, target: Path, quality: int = 85) -> None:
 
 
 def _save_atomically(image: Image.Image, target: Path, fmt: str, quality: int) -> None:
+    """Write through a temporary file of this writer alone, then rename: two workers writing
+    the same content-addressed file (duplicate files in a library) never collide, and the
+    last rename wins with identical bytes."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(target.name + ".tmp")
-    image.save(temporary, fmt, quality=quality)
-    temporary.replace(target)
+    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        image.save(temporary, fmt, quality=quality)
+        temporary.replace(target)
+    finally:
+        temporary.unlink(missing_ok=True)
