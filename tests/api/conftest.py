@@ -22,12 +22,11 @@ from image_search.jobs.service import IndexService
 from tests.conftest import copy_sqlite_database, make_settings
 
 
-@dataclass
-class ApiLibrary:
+class JsonCalls:
+    """GET and POST through ``self.client`` (a TestClient), asserting the status code and
+    returning the parsed JSON."""
+
     client: TestClient
-    factory: sessionmaker[Session]
-    settings: Settings
-    backend: str
 
     def get(self, url: str, **kwargs: Any) -> Any:
         response = self.client.get(url, **kwargs)
@@ -38,6 +37,14 @@ class ApiLibrary:
         response = self.client.post(url, json=json)
         assert response.status_code == expect, response.text
         return response.json()
+
+
+@dataclass
+class ApiLibrary(JsonCalls):
+    client: TestClient
+    factory: sessionmaker[Session]
+    settings: Settings
+    backend: str
 
 
 @dataclass

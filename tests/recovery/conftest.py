@@ -26,7 +26,11 @@ from image_search.api.app import create_app
 from image_search.config import Settings
 from image_search.db.engine import make_engine, make_session_factory
 from image_search.jobs.service import IndexService
-from tests.api.conftest import _pg_url, pg_server  # noqa: F401 (fixture used by name)
+from tests.api.conftest import (  # noqa: F401 (pg_server: fixture used by name)
+    JsonCalls,
+    _pg_url,
+    pg_server,
+)
 from tests.conftest import copy_sqlite_database, make_settings
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -164,19 +168,9 @@ def library(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BrokenLi
 
 
 @dataclass
-class RecoveryApi:
+class RecoveryApi(JsonCalls):
     client: TestClient
     library: BrokenLibrary
-
-    def get(self, url: str, **kwargs: Any) -> Any:
-        response = self.client.get(url, **kwargs)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def post(self, url: str, json: Any = None, expect: int = 200) -> Any:
-        response = self.client.post(url, json=json)
-        assert response.status_code == expect, response.text
-        return response.json()
 
 
 @pytest.fixture
