@@ -21,9 +21,18 @@ class Face(Base, TimestampMixin):
         # (person_id, asset_id): person filters of search read the index alone.
         Index("ix_faces_person_asset", "person_id", "asset_id"),
         Index("ix_faces_model_pack", "model_pack"),
-        # Covers the review pages' face lookups (box and asset by face id) so they read this
-        # small index instead of wide face rows (embeddings): docs/benchmarks.md.
-        Index("ix_faces_review", "id", "asset_id", "box_x", "box_y", "box_width", "box_height"),
+        # Covers the review pages' face lookups (box, asset and video time by face id) so they
+        # read this small index instead of wide face rows (embeddings): docs/benchmarks.md.
+        Index(
+            "ix_faces_review",
+            "id",
+            "asset_id",
+            "box_x",
+            "box_y",
+            "box_width",
+            "box_height",
+            "video_timestamp",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -149,6 +149,10 @@ class SuggestionSchema(CamelModel):
     bbox_y: float
     bbox_w: float
     bbox_h: float
+    video_timestamp: float | None = Field(
+        description="A face found in a video: the time of its frame (seconds from the start; "
+        "GET /api/v1/faces/{faceInstanceId}/snippet plays the clip around it). Null for photos."
+    )
     image_width: int | None
     image_height: int | None
     matching_prototype_ids: list[int] | None
@@ -180,6 +184,7 @@ class SuggestionSchema(CamelModel):
             bbox_y=face.box_y,
             bbox_w=face.box_width,
             bbox_h=face.box_height,
+            video_timestamp=face.video_timestamp,
             image_width=asset.width,
             image_height=asset.height,
             matching_prototype_ids=s.matching_prototype_ids,

@@ -53,7 +53,9 @@ class SuggestionRecord:
 
 @dataclass(slots=True, frozen=True)
 class FaceBox:
-    """The columns of a face a reviewer sees (pixels of the oriented original)."""
+    """The columns of a face a reviewer sees (pixels of the oriented original); for a face
+    found in a video, ``video_timestamp`` is the time of its frame (seconds from the start),
+    None for a photo. All read from the covering index ``ix_faces_review``."""
 
     id: int
     asset_id: int
@@ -61,6 +63,7 @@ class FaceBox:
     box_y: float
     box_width: float
     box_height: float
+    video_timestamp: float | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -88,6 +91,7 @@ _REVIEW_COLUMNS = [
     Face.box_y,
     Face.box_width,
     Face.box_height,
+    Face.video_timestamp,
     Asset.path,
     Asset.width,
     Asset.height,
@@ -160,10 +164,10 @@ class SuggestionRepository:
         for batch in batches:
             for row in batch:
                 suggestion = SuggestionRecord(*row[:n])
-                asset_id, x, y, w, h, path, width, height = row[n:]
+                asset_id, x, y, w, h, timestamp, path, width, height = row[n:]
                 found[suggestion.id] = ReviewRow(
                     suggestion,
-                    FaceBox(suggestion.face_id, asset_id, x, y, w, h),
+                    FaceBox(suggestion.face_id, asset_id, x, y, w, h, timestamp),
                     AssetRef(asset_id, path, width, height),
                 )
         return found

@@ -302,7 +302,7 @@ class SuggestionService:
         face_ids = list({s.face_id for s in rows})
         faces: dict[int, FaceBox] = {}
         for start in range(0, len(face_ids), 1000):
-            for f_id, a_id, x, y, w, h in self.session.execute(
+            for f_id, a_id, x, y, w, h, timestamp in self.session.execute(
                 select(
                     Face.id,
                     Face.asset_id,
@@ -310,9 +310,10 @@ class SuggestionService:
                     Face.box_y,
                     Face.box_width,
                     Face.box_height,
+                    Face.video_timestamp,
                 ).where(Face.id.in_(face_ids[start : start + 1000]))
             ):
-                faces[f_id] = FaceBox(f_id, a_id, x, y, w, h)
+                faces[f_id] = FaceBox(f_id, a_id, x, y, w, h, timestamp)
         asset_ids = list({f.asset_id for f in faces.values()})
         assets: dict[int, AssetRef] = {}
         for start in range(0, len(asset_ids), 1000):

@@ -1,5 +1,5 @@
 """Videos (container facts on assets, face tracks on faces), library roots for the watcher,
-and the faces (person_id, asset_id) index.
+the faces (person_id, asset_id) index, and the video time in the review pages' covering index.
 
 Revision ID: 0005
 Revises: 0004
@@ -15,6 +15,9 @@ revision: str = "0005"
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+# ix_faces_review as 0002 created it.
+_REVIEW_COLUMNS = ["id", "asset_id", "box_x", "box_y", "box_width", "box_height"]
 
 
 def upgrade() -> None:
@@ -32,6 +35,10 @@ def upgrade() -> None:
     # (docs/benchmarks.md, search at 1M images).
     op.drop_index("ix_faces_person_id", table_name="faces")
     op.create_index("ix_faces_person_asset", "faces", ["person_id", "asset_id"])
+    # Suggestion pages show a play button on video faces: the time joins the covering index
+    # (last, so lookups by id still use it) and those reads stay index-only.
+    op.drop_index("ix_faces_review", table_name="faces")
+    op.create_index("ix_faces_review", "faces", [*_REVIEW_COLUMNS, "video_timestamp"])
     op.create_table(
         "library_roots",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -49,6 +56,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("library_roots")
+    op.drop_index("ix_faces_review", table_name="faces")
+    op.create_index("ix_faces_review", "faces", _REVIEW_COLUMNS)
     op.drop_index("ix_faces_person_asset", table_name="faces")
     op.create_index("ix_faces_person_id", "faces", ["person_id"])
     with op.batch_alter_table("faces") as batch:

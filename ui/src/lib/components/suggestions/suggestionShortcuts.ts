@@ -31,6 +31,10 @@ export function handleSuggestionKey(
 	if (event.defaultPrevented || isTyping(event.target) || actions.helpOpen) return;
 	const plain = !event.ctrlKey && !event.metaKey && !event.altKey;
 	if (actions.detailOpen) {
+		// A dialog over the detail view (the ▶ snippet player) has the keys.
+		const dialog =
+			event.target instanceof Element ? event.target.closest('[role="dialog"]') : null;
+		if (dialog && !dialog.querySelector('[data-suggestion-detail]')) return;
 		if (!plain) return;
 		if (event.key === 'ArrowLeft') actions.stepDetail(-1);
 		else if (event.key === 'ArrowRight') actions.stepDetail(1);
