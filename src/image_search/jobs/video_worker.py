@@ -27,6 +27,7 @@ from image_search.library.models import Stage
 from image_search.library.video import (
     SampledFrame,
     SamplingSettings,
+    count_duration,
     open_container,
     probe_video,
     sample_frames,
@@ -71,6 +72,8 @@ def analyse_video(task: AssetTask, pack: ModelPack, config: WorkerConfig) -> Ass
     try:
         with open_container(Path(task.path)) as container:
             info = probe_video(container)
+            if info.duration is None:  # raw stream: count it, so sampling covers all of it
+                info.duration = count_duration(Path(task.path), info.frame_rate)
             interval = sampling.interval_for(info.duration)
             tracker = FaceTracker(TrackingSettings.for_pack(pack.name, interval))
             poster = _PosterChoice()

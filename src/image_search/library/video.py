@@ -135,6 +135,22 @@ def probe_video(container: av.container.InputContainer) -> VideoInfo:
     )
 
 
+def count_duration(path: Path, frame_rate: float | None) -> float | None:
+    """Duration in seconds of a video whose container does not say (raw .h264/.h265
+    streams): its video packets counted without decoding (milliseconds per minute of
+    video), divided by ``frame_rate``. None when the rate is unknown or nothing is readable.
+    Lets sampling spread its frames over the whole stream instead of its first minutes."""
+    if not frame_rate:
+        return None
+    try:
+        with av.open(str(path), metadata_errors="replace") as container:
+            stream = _video_stream(container)
+            packets = sum(1 for packet in container.demux(stream) if packet.size)
+    except (MediaError, av.error.FFmpegError, OSError):
+        return None
+    return round(packets / frame_rate, 3) if packets else None
+
+
 def sample_frames(
     container: av.container.InputContainer,
     info: VideoInfo,
