@@ -70,6 +70,8 @@ class TrackedFace:
 class FaceTrack:
     faces: list[TrackedFace] = field(default_factory=list)
     best: TrackedFace | None = None
+    # embedding(), kept until a face is added: merging compares every track after each merge.
+    _mean: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def start(self) -> float:
@@ -85,6 +87,7 @@ class FaceTrack:
 
     def add(self, face: TrackedFace) -> None:
         self.faces.append(face)
+        self._mean = None
         if self.best is None or _rank(face) > _rank(self.best):
             if self.best is not None:
                 self.best.payload = None  # keep one crop per track in memory
@@ -95,9 +98,11 @@ class FaceTrack:
     def embedding(self) -> np.ndarray:
         """Mean of the ``TRACK_EMBEDDING_FACES`` best faces' embeddings, L2-normalised:
         float32 (d,). Steadier than one frame's for clustering and assignment."""
-        ranked = sorted(self.faces, key=_rank, reverse=True)[:TRACK_EMBEDDING_FACES]
-        mean = np.mean([f.embedding for f in ranked], axis=0)
-        return (mean / (np.linalg.norm(mean) or 1.0)).astype(np.float32)
+        if self._mean is None:
+            ranked = sorted(self.faces, key=_rank, reverse=True)[:TRACK_EMBEDDING_FACES]
+            mean = np.mean([f.embedding for f in ranked], axis=0)
+            self._mean = (mean / (np.linalg.norm(mean) or 1.0)).astype(np.float32)
+        return self._mean
 
     def times(self) -> set[float]:
         return {f.time for f in self.faces}
@@ -169,9 +174,7 @@ class FaceTracker:
 
 
 def _merge(tracks: list[FaceTrack], a: int, b: int) -> list[FaceTrack]:
-    joined = FaceTrack()
-    for face in sorted(tracks[a].faces + tracks[b].faces, key=lambda f: f.time):
-        joined.faces.append(face)
+    joined = FaceTrack(sorted(tracks[a].faces + tracks[b].faces, key=lambda f: f.time))
     bests = [t.best for t in (tracks[a], tracks[b]) if t.best is not None]
     joined.best = max(bests, key=_rank)
     for best in bests:

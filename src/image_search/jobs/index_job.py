@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from image_search.config import Settings
 from image_search.jobs.models import Job, JobStatus
 from image_search.jobs.repository import JobRepository
 from image_search.jobs.runner import JobHandler, ProgressCallback
+from image_search.jobs.service import IndexService
 
 INDEX_PENDING = "index_pending"
 
@@ -63,8 +65,6 @@ def run_index_pending(
     """Job handler: ``params["roots"]`` (optional list of absolute folders) are scanned first;
     then every stage runs over the pending work (``IndexService.process_pending``). Returns
     the counts of the scan, the face pipeline, assignment, clustering and CLIP."""
-    from image_search.jobs.service import IndexService  # service imports this module's users
-
     roots = [Path(p) for p in params.get("roots") or [] if Path(p).is_dir()]
     summary = IndexService(settings, JobProgressReporter(progress), factory).process_pending(
         roots or None
@@ -95,10 +95,4 @@ def enqueue_index(session: Session, roots: list[str] | None = None) -> Job:
 def index_handlers(settings: Settings) -> dict[str, JobHandler]:
     """The index job's handler bound to ``settings`` (run by its own ``JobRunner`` so a long
     index run never holds find-more jobs back)."""
-
-    def handler(
-        factory: sessionmaker[Session], params: dict[str, Any], progress: ProgressCallback
-    ) -> dict[str, Any]:
-        return run_index_pending(settings, factory, params, progress)
-
-    return {INDEX_PENDING: handler}
+    return {INDEX_PENDING: partial(run_index_pending, settings)}

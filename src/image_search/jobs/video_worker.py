@@ -28,6 +28,7 @@ from image_search.library.video import (
     SampledFrame,
     SamplingSettings,
     count_duration,
+    decoding_error_message,
     open_container,
     probe_video,
     sample_frames,
@@ -105,7 +106,7 @@ def analyse_video(task: AssetTask, pack: ModelPack, config: WorkerConfig) -> Ass
     except ImageSearchError as exc:
         return AssetResult(task.asset_id, error=exc.message, error_stage=stage)
     except av.error.FFmpegError as exc:
-        return AssetResult(task.asset_id, error=_ffmpeg_error(exc), error_stage=stage)
+        return AssetResult(task.asset_id, error=decoding_error_message(exc), error_stage=stage)
     except MemoryError:
         return AssetResult(task.asset_id, error="out of memory while decoding", error_stage=stage)
     except Exception as exc:  # a worker must report, never die, on one bad file
@@ -173,11 +174,3 @@ def _as_decoded(frame: SampledFrame, width: int, height: int) -> DecodedImage:
         scale=frame.scale,
         image=image,
     )
-
-
-def _ffmpeg_error(exc: av.error.FFmpegError) -> str:
-    if isinstance(exc, av.error.DecoderNotFoundError):
-        return f"unsupported codec: {exc.strerror}"
-    if isinstance(exc, av.error.InvalidDataError):
-        return f"corrupt or truncated video: {exc.strerror}"
-    return f"cannot decode video: {exc.strerror or exc}"

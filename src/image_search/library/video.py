@@ -347,6 +347,16 @@ def _clean(value: str | None) -> str | None:
     return text[:128] or None
 
 
+def decoding_error_message(exc: av.error.FFmpegError) -> str:
+    """The asset error for an FFmpeg failure that escaped the reading above (recovery/causes.py
+    groups failures by these prefixes)."""
+    if isinstance(exc, av.error.DecoderNotFoundError):
+        return f"unsupported codec: {exc.strerror}"
+    if isinstance(exc, av.error.InvalidDataError):
+        return f"corrupt or truncated video: {exc.strerror}"
+    return f"cannot decode video: {exc.strerror or exc}"
+
+
 def _ffmpeg_reason(exc: BaseException) -> str:
     """FFmpeg's own message without the errno and file name decoration."""
     if isinstance(exc, av.error.FFmpegError) and exc.strerror:
