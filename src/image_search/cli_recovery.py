@@ -13,14 +13,16 @@ from rich.console import Console
 from rich.markup import escape
 from sqlalchemy.orm import Session, sessionmaker
 
-from image_search.cli_people import _errors
+from image_search.cli_people import _errors, _settings
 from image_search.cli_progress import RichReporter
-from image_search.config import Settings, get_settings
+from image_search.config import Settings
 from image_search.db.engine import session_scope
 from image_search.errors import InvalidInputError
 from image_search.jobs.service import IndexService, open_database
-from image_search.recovery.schemas import RecoveryActionResponse, RecoveryOverviewSchema
+from image_search.paging import check_size
+from image_search.recovery.schemas import RecoveryOverviewSchema
 from image_search.recovery.service import (
+    MAX_PAGE_SIZE,
     ActionOutcome,
     FailedAsset,
     RecoveryOverview,
@@ -64,12 +66,9 @@ def failures(
 
     Example: image-search failures --retry truncated
     """
-    settings = get_settings()
-    if pack:
-        settings = settings.model_copy(update={"model_pack": pack})
+    settings = _settings(pack)
     with _errors():
-        if not 1 <= limit <= 500:
-            raise InvalidInputError("--limit must be between 1 and 500")
+        check_size(limit, MAX_PAGE_SIZE, "--limit")
         actions = [a for a in (retry, ignore, unignore) if a is not None]
         if len(actions) > 1:
             raise InvalidInputError("give at most one of --retry, --ignore, --unignore")
@@ -136,8 +135,7 @@ def _retry(
 
 
 def _action(verb: str, outcome: ActionOutcome) -> dict[str, object]:
-    body = RecoveryActionResponse.build(outcome).model_dump(mode="json", by_alias=True)
-    return {"action": verb, "changed": body["processed"]}
+    return {"action": verb, "changed": outcome.changed}
 
 
 def _print_overview(overview: RecoveryOverview) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from image_search.cli_progress import RichReporter
 from image_search.config import Settings
 from image_search.errors import ImageSearchError
-from image_search.jobs.service import IndexService, IndexSummary
+from image_search.jobs.service import IndexService, IndexSummary, open_database
 from image_search.library.service import PathChange
 from image_search.library.watcher import LibraryWatcher, describe
 
@@ -57,27 +57,28 @@ def watch(
     """Watch the library folders and index new, changed, moved and deleted files as they come,
     one line per change; a rescan every IMAGE_SEARCH_WATCH_RECONCILE_SECONDS (and one at once)
     finds what was missed. Runs until Ctrl-C. Use it instead of `serve`, not beside it."""
-    from image_search.cli import _index_and_report, _interrupt, _settings
+    from image_search.cli import _fail, _index_and_report, _interrupt, _settings
 
     settings = _settings(pack, workers)
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops like Ctrl-C
     if paths:
         _index_and_report(settings, paths)
     try:
-        service = IndexService(settings)
+        factory = open_database(settings)
     except ImageSearchError as exc:
-        errors.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(2) from exc
+        _fail(exc)
+        return
     scheduler = _InProcess()
-    watcher = LibraryWatcher(settings, service.factory, scheduler, on_changes=_print_changes)
+    watcher = LibraryWatcher(settings, factory, scheduler, on_changes=_print_changes)
     try:
         watcher.start()
         if not watcher.roots:
-            errors.print(
-                "[red]error:[/red] the library has no folders yet: give one "
-                "(image-search watch FOLDER) or index one first"
+            _fail(
+                ImageSearchError(
+                    "the library has no folders yet: give one (image-search watch FOLDER) "
+                    "or index one first"
+                )
             )
-            raise typer.Exit(2)
         console.print(f"Watching {len(watcher.roots)} folder(s) (Ctrl-C to stop):")
         for root in sorted(watcher.roots):
             console.print(f"  {root}", markup=False, highlight=False, soft_wrap=True)
@@ -85,14 +86,14 @@ def watch(
         def process() -> None:
             if scheduler.due:
                 scheduler.due = False
-                _process(settings, service.factory)
+                _process(settings, factory)
 
         watcher.run(threading.Event(), after_tick=process)
     except KeyboardInterrupt:
         console.print("Stopped.")
     finally:
         watcher.stop()
-        service.factory.kw["bind"].dispose()
+        factory.kw["bind"].dispose()
 
 
 def _print_changes(changes: list[PathChange]) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from image_search.api.app import create_app
@@ -53,10 +54,17 @@ class IndexedTemplate:
     database_url: str
 
 
-def _index(settings: Settings, faces_dir: Path) -> None:
+def index_template(settings: Settings, roots: list[Path]) -> IndexedTemplate:
+    """Index ``roots`` into ``settings``' database and close its engine: a template to copy
+    (``copy_template``)."""
     service = IndexService(settings)
-    service.index([faces_dir / "people-small", faces_dir / "group"])
+    service.index(roots)
     service.factory.kw["bind"].dispose()
+    return IndexedTemplate(settings, settings.resolved_database_url)
+
+
+def _roots(faces_dir: Path) -> list[Path]:
+    return [faces_dir / "people-small", faces_dir / "group"]
 
 
 @pytest.fixture(scope="session")
@@ -78,9 +86,7 @@ def sqlite_template(
     tmp_path_factory: pytest.TempPathFactory, faces_dir: Path, models_dir: Path
 ) -> IndexedTemplate:
     base = tmp_path_factory.mktemp("api-sqlite")
-    settings = make_settings(base / "data", models_dir)
-    _index(settings, faces_dir)
-    return IndexedTemplate(settings, settings.resolved_database_url)
+    return index_template(make_settings(base / "data", models_dir), _roots(faces_dir))
 
 
 @pytest.fixture(scope="session")
@@ -91,33 +97,36 @@ def postgresql_template(
     pg_server.psql("CREATE DATABASE indexed_template;")
     url = _pg_url(pg_server, "indexed_template")
     settings = make_settings(base / "data", models_dir, database_url=url)
-    _index(settings, faces_dir)
-    return IndexedTemplate(settings, url)
+    return index_template(settings, _roots(faces_dir))
 
 
 _copies = 0
 
 
-def _copy_database(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Settings:
+def copy_template(request: pytest.FixtureRequest, fixture: str, tmp_path: Path) -> Settings:
+    """The settings of the ``IndexedTemplate`` fixture named ``fixture``, on a private copy of
+    its database: a file copy into ``tmp_path`` (SQLite) or CREATE DATABASE ... TEMPLATE on
+    ``pg_server`` (PostgreSQL)."""
     global _copies
-    if backend == "sqlite":
-        template: IndexedTemplate = request.getfixturevalue("sqlite_template")
-        source = Path(template.database_url.removeprefix("sqlite:///"))
+    template: IndexedTemplate = request.getfixturevalue(fixture)
+    source = make_url(template.database_url)
+    if source.get_backend_name() == "sqlite":
         target = tmp_path / "library.db"
-        copy_sqlite_database(source, target)
-        return template.settings.model_copy(update={"database_url": f"sqlite:///{target}"})
-    template = request.getfixturevalue("postgresql_template")
-    server = request.getfixturevalue("pg_server")
-    _copies += 1
-    name = f"api_test_{_copies}"
-    server.psql(f"CREATE DATABASE {name} TEMPLATE indexed_template;")
-    return template.settings.model_copy(update={"database_url": _pg_url(server, name)})
+        copy_sqlite_database(Path(str(source.database)), target)
+        url = f"sqlite:///{target}"
+    else:
+        server = request.getfixturevalue("pg_server")
+        _copies += 1
+        name = f"test_copy_{_copies}"
+        server.psql(f"CREATE DATABASE {name} TEMPLATE {source.database};")
+        url = _pg_url(server, name)
+    return template.settings.model_copy(update={"database_url": url})
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ApiLibrary]:
     """The API over a private copy of the indexed library, with the job runner running."""
-    settings = _copy_database(request, request.param, tmp_path)
+    settings = copy_template(request, f"{request.param}_template", tmp_path)
     engine = make_engine(settings.resolved_database_url)
     app = create_app(settings)
     with TestClient(app) as client:

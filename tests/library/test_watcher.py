@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -22,12 +21,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from image_search.config import Settings
 from image_search.db.engine import session_scope
-from image_search.faces.models import Face
 from image_search.jobs.service import IndexService, open_database
 from image_search.library.models import Asset, AssetStatus, Stage
 from image_search.library.service import PathChange, ScanService
 from image_search.library.watcher import LibraryWatcher, describe
 from tests.conftest import make_settings, require_asset
+from tests.library.test_scanner import _copy, _faces
 
 DEBOUNCE_S = 0.5
 TIMEOUT_S = 30.0
@@ -143,20 +142,6 @@ def _watch(settings: Settings, factory: sessionmaker[Session], root: Path) -> It
         yield watched
     finally:
         watched.watcher.stop()
-
-
-def _copy(source: Path, target: Path) -> Path:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(source, target)
-    return target
-
-
-def _faces(factory: sessionmaker[Session], asset_id: int) -> list[tuple[int, datetime]]:
-    """(id, created_at) of an asset's faces (the creation time tells a kept face from one
-    detected again under a reused id)."""
-    with session_scope(factory) as session:
-        query = select(Face.id, Face.created_at).where(Face.asset_id == asset_id)
-        return [(int(i), c) for i, c in session.execute(query.order_by(Face.id))]
 
 
 # --- new and changed files -----------------------------------------------------------------------

@@ -25,13 +25,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from image_search.api.app import create_app
 from image_search.config import Settings
 from image_search.db.engine import make_engine, make_session_factory
-from image_search.jobs.service import IndexService
 from tests.api.conftest import (  # noqa: F401 (pg_server: fixture used by name)
+    IndexedTemplate,
     JsonCalls,
     _pg_url,
+    copy_template,
+    index_template,
     pg_server,
 )
-from tests.conftest import copy_sqlite_database, make_settings
+from tests.conftest import make_settings
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 ROOT_SKIP_REASON = "running as root: a file with mode 000 is still readable, nothing fails"
@@ -74,18 +76,6 @@ def make_broken_library(target: Path, faces_dir: Path, video_dir: Path) -> Path:
     return target
 
 
-@dataclass
-class Template:
-    settings: Settings
-    root: Path
-
-
-def _index(settings: Settings, root: Path) -> None:
-    service = IndexService(settings)
-    service.index([root])
-    service.factory.kw["bind"].dispose()
-
-
 @pytest.fixture(scope="session")
 def broken_root(
     tmp_path_factory: pytest.TempPathFactory, faces_dir: Path, video_dir: Path
@@ -102,10 +92,9 @@ def broken_root(
 @pytest.fixture(scope="session")
 def sqlite_recovery_template(
     tmp_path_factory: pytest.TempPathFactory, broken_root: Path, models_dir: Path
-) -> Template:
+) -> IndexedTemplate:
     settings = make_settings(tmp_path_factory.mktemp("recovery-sqlite") / "data", models_dir)
-    _index(settings, broken_root)
-    return Template(settings, broken_root)
+    return index_template(settings, [broken_root])
 
 
 @pytest.fixture(scope="session")
@@ -114,18 +103,17 @@ def postgresql_recovery_template(
     broken_root: Path,
     models_dir: Path,
     pg_server: Any,  # noqa: F811
-) -> Template:
+) -> IndexedTemplate:
     pg_server.psql("CREATE DATABASE recovery_template;")
     url = _pg_url(pg_server, "recovery_template")
     base = tmp_path_factory.mktemp("recovery-postgresql")
     settings = make_settings(base / "data", models_dir, database_url=url)
-    _index(settings, broken_root)
-    return Template(settings, broken_root)
+    return index_template(settings, [broken_root])
 
 
 @dataclass
 class BrokenLibrary:
-    """A private copy of the indexed broken library: ``paths`` file name -> absolute path."""
+    """A private copy of the indexed broken library; ``path(name)``: a file's absolute path."""
 
     settings: Settings
     factory: sessionmaker[Session]
@@ -137,33 +125,14 @@ class BrokenLibrary:
         return str(self.root / folder / name)
 
 
-_copies = 0
-
-
-def _private_settings(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Template:
-    global _copies
-    if backend == "sqlite":
-        template: Template = request.getfixturevalue("sqlite_recovery_template")
-        source = Path(template.settings.resolved_database_url.removeprefix("sqlite:///"))
-        target = tmp_path / "library.db"
-        copy_sqlite_database(source, target)
-        url = f"sqlite:///{target}"
-    else:
-        template = request.getfixturevalue("postgresql_recovery_template")
-        server = request.getfixturevalue("pg_server")
-        _copies += 1
-        name = f"recovery_test_{_copies}"
-        server.psql(f"CREATE DATABASE {name} TEMPLATE recovery_template;")
-        url = _pg_url(server, name)
-    return Template(template.settings.model_copy(update={"database_url": url}), template.root)
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
-def library(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BrokenLibrary]:
+def library(
+    request: pytest.FixtureRequest, tmp_path: Path, broken_root: Path
+) -> Iterator[BrokenLibrary]:
     """The broken library on a private database, no server."""
-    private = _private_settings(request, request.param, tmp_path)
-    engine = make_engine(private.settings.resolved_database_url)
-    yield BrokenLibrary(private.settings, make_session_factory(engine), private.root, request.param)
+    settings = copy_template(request, f"{request.param}_recovery_template", tmp_path)
+    engine = make_engine(settings.resolved_database_url)
+    yield BrokenLibrary(settings, make_session_factory(engine), broken_root, request.param)
     engine.dispose()
 
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { DESKTOP, PHONE, apiGet, launch, screenshot } from './lib.mjs';
+import { DESKTOP, PHONE, apiGet, screenshot, withPage } from './lib.mjs';
 
 /** @typedef {import('playwright-core').Page} Page */
 
@@ -54,62 +54,57 @@ async function assetAt(folder, path, pred = () => true) {
 const cell = (/** @type {Page} */ page, /** @type {number} */ id) =>
 	page.locator(`.asset-grid [data-asset-id="${id}"]`);
 
+/** The state badge of asset `id` once it reads `text`. */
+const badge = (/** @type {Page} */ page, /** @type {number} */ id, /** @type {string} */ text) =>
+	cell(page, id).getByTestId('asset-state').filter({ hasText: text });
+
 test('new, failed and deleted files show up in the open grid by themselves', async () => {
 	const library = await peopleSmall();
 	const inbox = join(library.root, `watched-${process.pid}`);
 	const photo = join(inbox, 'new-photo.png');
 	const empty = join(inbox, 'empty.jpg');
-	const ctx = await launch(DESKTOP);
-	const { page } = ctx;
 	try {
-		const q = new URLSearchParams({ folder: library.root, recursive: '1' });
-		await page.goto(`${ctx.baseUrl}/library?${q}`);
-		const total = page.getByTestId('asset-total');
-		await total.filter({ hasText: `${library.total} assets` }).waitFor();
+		await withPage(DESKTOP, async ({ page, baseUrl }) => {
+			const q = new URLSearchParams({ folder: library.root, recursive: '1' });
+			await page.goto(`${baseUrl}/library?${q}`);
+			const total = page.getByTestId('asset-total');
+			await total.filter({ hasText: `${library.total} assets` }).waitFor();
 
-		await mkdir(inbox);
-		await copyFile(library.photo, photo);
-		await writeFile(empty, '');
+			await mkdir(inbox);
+			await copyFile(library.photo, photo);
+			await writeFile(empty, '');
 
-		// No reload: the grid grows by the two files.
-		await total
-			.filter({ hasText: `${library.total + 2} assets` })
-			.waitFor({ timeout: CHANGE_TIMEOUT_MS });
-		const failed = await until(() => assetAt(inbox, empty), 'the empty file in the API');
-		assert.equal(failed.status, 'failed');
-		assert.match(failed.error, /empty file/);
-		await cell(page, failed.id)
-			.getByTestId('asset-state')
-			.filter({ hasText: 'failed' })
-			.waitFor();
+			// No reload: the grid grows by the two files.
+			await total
+				.filter({ hasText: `${library.total + 2} assets` })
+				.waitFor({ timeout: CHANGE_TIMEOUT_MS });
+			const failed = await until(() => assetAt(inbox, empty), 'the empty file in the API');
+			assert.equal(failed.status, 'failed');
+			assert.match(failed.error, /empty file/);
+			await badge(page, failed.id, 'failed').waitFor();
 
-		// The photo: indexed by the server's job, its cell loses the state badge, shows its face.
-		const done = await until(
-			() => assetAt(inbox, photo, (a) => a.stage === 'done'),
-			'the copied photo to be indexed'
-		);
-		assert.equal(done.faceCount, 1);
-		const photoCell = cell(page, done.id);
-		await photoCell
-			.and(page.locator('[aria-label$=", 1 face"]'))
-			.waitFor({ timeout: CHANGE_TIMEOUT_MS });
-		assert.equal(await photoCell.getByTestId('asset-state').count(), 0);
-		await screenshot(page, 'library-watcher-desktop');
+			// The photo: indexed by the server's job, its cell loses the state badge and shows its
+			// face.
+			const done = await until(
+				() => assetAt(inbox, photo, (a) => a.stage === 'done'),
+				'the copied photo to be indexed'
+			);
+			assert.equal(done.faceCount, 1);
+			const photoCell = cell(page, done.id);
+			await photoCell
+				.and(page.locator('[aria-label$=", 1 face"]'))
+				.waitFor({ timeout: CHANGE_TIMEOUT_MS });
+			assert.equal(await photoCell.getByTestId('asset-state').count(), 0);
+			await screenshot(page, 'library-watcher-desktop');
 
-		// Deleted: listed still, with a "missing" badge.
-		await unlink(photo);
-		const gone = await until(
-			() => assetAt(inbox, photo, (a) => a.status === 'missing'),
-			'the deleted photo to be missing'
-		);
-		await cell(page, gone.id)
-			.getByTestId('asset-state')
-			.filter({ hasText: 'missing' })
-			.waitFor({ timeout: CHANGE_TIMEOUT_MS });
-		await ctx.close();
-	} catch (error) {
-		await ctx.close().catch(() => {});
-		throw error;
+			// Deleted: listed still, with a "missing" badge.
+			await unlink(photo);
+			const gone = await until(
+				() => assetAt(inbox, photo, (a) => a.status === 'missing'),
+				'the deleted photo to be missing'
+			);
+			await badge(page, gone.id, 'missing').waitFor({ timeout: CHANGE_TIMEOUT_MS });
+		});
 	} finally {
 		await rm(inbox, { recursive: true, force: true });
 	}
@@ -119,23 +114,16 @@ test('the watched folder on a phone', async () => {
 	const library = await peopleSmall();
 	const inbox = join(library.root, `watched-phone-${process.pid}`);
 	const empty = join(inbox, 'empty.jpg');
-	const ctx = await launch(PHONE);
-	const { page } = ctx;
 	try {
-		await mkdir(inbox);
-		await writeFile(empty, '');
-		const failed = await until(() => assetAt(inbox, empty), 'the empty file in the API');
-		const q = new URLSearchParams({ folder: inbox, recursive: '1' });
-		await page.goto(`${ctx.baseUrl}/library?${q}`);
-		await cell(page, failed.id)
-			.getByTestId('asset-state')
-			.filter({ hasText: 'failed' })
-			.waitFor();
-		await screenshot(page, 'library-watcher-phone');
-		await ctx.close();
-	} catch (error) {
-		await ctx.close().catch(() => {});
-		throw error;
+		await withPage(PHONE, async ({ page, baseUrl }) => {
+			await mkdir(inbox);
+			await writeFile(empty, '');
+			const failed = await until(() => assetAt(inbox, empty), 'the empty file in the API');
+			const q = new URLSearchParams({ folder: inbox, recursive: '1' });
+			await page.goto(`${baseUrl}/library?${q}`);
+			await badge(page, failed.id, 'failed').waitFor();
+			await screenshot(page, 'library-watcher-phone');
+		});
 	} finally {
 		await rm(inbox, { recursive: true, force: true });
 	}

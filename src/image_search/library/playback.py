@@ -39,6 +39,7 @@ import av
 import av.error
 
 from image_search.errors import MediaError
+from image_search.library.video import count_duration, open_container
 
 ISO_BMFF_FORMATS = frozenset({"mov", "mp4", "m4a", "3gp", "3g2", "mj2"})
 WEBM_FORMATS = frozenset({"matroska", "webm"})
@@ -210,9 +211,9 @@ def _audio_codec_string(facts: StreamFacts) -> str | None:
         return f"mp4a.40.{_AAC_OBJECT_TYPES.get(facts.audio_profile or 'LC', 2)}"
     if codec == "mp3":
         return "mp4a.6B" if _formats(facts.container) & ISO_BMFF_FORMATS else "mp3"
-    if codec in {"opus", "vorbis", "flac"}:
-        return codec
-    return codec  # unknown to browsers: canPlayType answers "" for it
+    # opus, vorbis, flac by their names; other names are unknown to browsers (canPlayType
+    # answers "" for them).
+    return codec
 
 
 def _profile_number(name: str | None) -> int:
@@ -273,8 +274,10 @@ def av1_codec_string(extradata: bytes) -> str:
 
 
 def probe_streams(path: Path) -> StreamFacts:
-    """Read the container header of ``path`` (no decoding) into ``StreamFacts``. Cached per
-    (path, size, mtime). Raises ``MediaError`` when the file cannot be opened as media."""
+    """Read the container header of ``path`` (no decoding) into ``StreamFacts``; a raw
+    stream's duration is counted from its packets (``video.count_duration``). Cached per
+    (path, size, mtime). Raises ``MediaError`` with the reason (``video.open_container``) when
+    the file cannot be opened as media."""
     try:
         stat = os.stat(path)
     except OSError as exc:
@@ -286,7 +289,7 @@ def probe_streams(path: Path) -> StreamFacts:
 def _probe(path: str, size: int, mtime_ns: int) -> StreamFacts:
     del size, mtime_ns  # cache key only
     try:
-        with av.open(path, metadata_errors="replace") as container:
+        with open_container(Path(path)) as container:
             facts = StreamFacts(
                 container=container.format.name,
                 extension=Path(path).suffix.lower(),
@@ -316,17 +319,9 @@ def _probe(path: str, size: int, mtime_ns: int) -> StreamFacts:
             if facts.duration is None and video.duration and video.time_base:
                 facts = replace(facts, duration=float(video.duration * video.time_base))
             if facts.duration is None:
-                facts = replace(facts, duration=_count_duration(container, video))
+                rate = video.average_rate or video.guessed_rate
+                duration = count_duration(Path(path), float(rate) if rate else None)
+                facts = replace(facts, duration=duration)
             return facts
     except av.error.FFmpegError as exc:
         raise MediaError(f"cannot open video: {exc.strerror or exc}") from exc
-
-
-def _count_duration(container: av.container.InputContainer, video: av.VideoStream) -> float | None:
-    """Duration of a stream without timestamps (raw .h264/.h265): packets / average rate,
-    reading packets without decoding them."""
-    rate = video.average_rate or video.guessed_rate
-    if not rate:
-        return None
-    packets = sum(1 for p in container.demux(video) if p.size > 0)
-    return packets / float(rate) if packets else None

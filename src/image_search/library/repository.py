@@ -156,10 +156,6 @@ class AssetRepository:
         ).all()
         return [FolderCounts(str(name), int(total), int(n)) for name, total, n in rows]
 
-    def by_path(self, path: str) -> Asset | None:
-        """The asset of the file ``path`` (absolute), if registered."""
-        return self.session.scalars(select(Asset).where(Asset.path == path)).first()
-
     def by_paths(self, paths: Sequence[str]) -> dict[str, Asset]:
         """The registered assets among ``paths`` (absolute file paths), by path."""
         found: dict[str, Asset] = {}
@@ -201,15 +197,6 @@ class AssetRepository:
             .order_by(Asset.id)
             .limit(limit)
         ).all()
-
-    def has_unhashed(self) -> bool:
-        """Whether any asset waits at stage discovered (registered, not hashed yet)."""
-        found = self.session.scalar(
-            select(Asset.id)
-            .where(Asset.stage == Stage.DISCOVERED, Asset.status == AssetStatus.PENDING)
-            .limit(1)
-        )
-        return found is not None
 
     def missing_with_hash(self, content_hash: str, size: int) -> Asset | None:
         """A missing asset with these bytes: the old place of a moved or renamed file."""
@@ -311,9 +298,11 @@ class AssetRepository:
             select(Asset).where(Asset.status == AssetStatus.FAILED).order_by(Asset.path)
         ).all()
 
-    def reset_failed(self) -> int:
-        """Put every failed asset back at the start of the work list (attempts are kept)."""
-        result = self.session.execute(
+    def reset_failed(self, asset_ids: Sequence[int] | None = None) -> int:
+        """Put every failed asset (or the failed ones among ``asset_ids``, one ``IN`` list:
+        the caller keeps it short) back at the start of the work list; ``attempts`` and
+        ``last_attempt_at`` are kept. Returns how many changed."""
+        statement = (
             update(Asset)
             .where(Asset.status == AssetStatus.FAILED)
             .values(
@@ -323,6 +312,9 @@ class AssetRepository:
                 error_stage=None,
             )
         )
+        if asset_ids is not None:
+            statement = statement.where(Asset.id.in_(asset_ids))
+        result = self.session.execute(statement)
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     def counts_by_status(self) -> dict[tuple[str, str], int]:

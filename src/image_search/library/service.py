@@ -141,7 +141,7 @@ class ScanService:
         Returns the change, or None when no asset was at ``source``."""
         old, new = str(source), str(target)
         moving: list[tuple[Asset, str]] = []
-        asset = self.assets.by_path(old)
+        asset = self.assets.by_paths([old]).get(old)
         if asset is not None:
             moving.append((asset, new))
         moving.extend(

@@ -32,6 +32,7 @@ import numpy as np
 from av.video.reformatter import ColorRange, VideoReformatter
 
 from image_search.errors import InvalidInputError, MediaError
+from image_search.library.video import MAX_DECODE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,6 @@ AUDIO_RATE = 48_000  # Opus codes 48 kHz (RFC 7587); other rates are resampled
 _OPUS_FRAME = 960  # samples per Opus frame: 20 ms at 48 kHz
 _MS = Fraction(1, 1000)  # WebM (Matroska) time base: milliseconds
 # Containers that carry a bare elementary stream: no timestamps, no seeking (frame index / rate).
-MAX_DECODE_ERRORS = 50  # damaged video packets skipped before a snippet gives up
 RAW_STREAM_FORMATS = frozenset({"h264", "hevc", "m4v", "mpegvideo", "rawvideo", "vc1", "av1"})
 
 # Encoder settings, measured on ../shared/data/video (docs/architecture.md, "Preview snippets"):
@@ -137,15 +137,21 @@ def make_snippet(
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        stats = _transcode(source, start_s, end_s, temporary, codec)
+        frames, width, height, has_audio = _transcode(source, start_s, end_s, temporary, codec)
         os.replace(temporary, target)
     except av.error.FFmpegError as exc:
         raise MediaError(_describe(exc)) from exc
     finally:
         temporary.unlink(missing_ok=True)
-    frames, width, height, duration, has_audio = stats
     return SnippetResult(
-        target, duration, frames, width, height, has_audio, time.perf_counter() - began, False
+        target,
+        end_s - start_s,
+        frames,
+        width,
+        height,
+        has_audio,
+        time.perf_counter() - began,
+        False,
     )
 
 
@@ -257,17 +263,17 @@ def _timed_video_frames(
             continue
         for frame in decoded:
             if isinstance(frame, av.VideoFrame):
-                t = frame.time if frame.pts is not None and not raw else index / rate
+                t = None if raw else frame.time  # None without a timestamp
+                yield (index / rate if t is None else t), frame
                 index += 1
-                yield (t if t is not None else index / rate), frame
             elif isinstance(frame, av.AudioFrame) and frame.time is not None:
                 yield frame.time, frame
 
 
 def _transcode(
     source: Path, start_s: float, end_s: float, temporary: Path, codec: str
-) -> tuple[int, int, int, float, bool]:
-    """The work of ``make_snippet``: (frames, width, height, duration, has audio)."""
+) -> tuple[int, int, int, bool]:
+    """The work of ``make_snippet``: (frames, width, height, has audio)."""
     try:
         if source.stat().st_size == 0:
             raise MediaError("empty file (0 bytes)")
@@ -299,14 +305,13 @@ def _copy_window(
     writer: _SnippetWriter,
     start_s: float,
     end_s: float,
-) -> tuple[int, int, int, float, bool]:
+) -> tuple[int, int, int, bool]:
     """Decode from the keyframe before ``start_s`` and hand the window's frames to
     ``writer``; returns what ``_SnippetWriter.finish`` returns."""
     sample_aspect = stream.sample_aspect_ratio
-    held: tuple[float, av.VideoFrame] | None = None  # last frame at or before start
+    held: av.VideoFrame | None = None  # the last frame at or before start
     video_done = False
     audio_done = audio is None
-    frames = 0
     try:
         for t, frame in _timed_video_frames(container, stream, audio, start_s):
             if isinstance(frame, av.AudioFrame):
@@ -316,32 +321,29 @@ def _copy_window(
                     writer.add_audio(frame, t - start_s)
             elif not video_done:
                 if t <= start_s + 1e-4:
-                    held = (t, frame)
+                    held = frame
                     continue
                 if t >= end_s:
                     video_done = True
                 else:
                     if held is not None:
-                        writer.add_video(held[1], 0.0, sample_aspect)
-                        frames += 1
+                        writer.add_video(held, 0.0, sample_aspect)
                         held = None
                     writer.add_video(frame, t - start_s, sample_aspect)
-                    frames += 1
             if video_done and audio_done:
                 break
     except av.error.FFmpegError:
-        if frames == 0 and held is None:
+        if writer.frames == 0 and held is None:
             raise
         # A damaged tail: keep what decoded before it (the snippet is still useful).
     if held is not None:  # the window ends before the next frame: one still frame
-        writer.add_video(held[1], 0.0, sample_aspect)
-        frames += 1
-    if frames == 0:
+        writer.add_video(held, 0.0, sample_aspect)
+    if writer.frames == 0:
         raise MediaError(
             f"no video frames between {start_s:.3f} s and {end_s:.3f} s "
             "(the window is past the last decodable frame)"
         )
-    return writer.finish(end_s - start_s)
+    return writer.finish()
 
 
 class _SnippetWriter:
@@ -406,7 +408,8 @@ class _SnippetWriter:
             self.closed = True
             self.output.close()
 
-    def finish(self, window: float) -> tuple[int, int, int, float, bool]:
+    def finish(self) -> tuple[int, int, int, bool]:
+        """Flush the encoders and close the file: (frames, width, height, has audio)."""
         assert self.video is not None and self.geometry is not None
         for packet in self.video.encode(None):
             self.output.mux(packet)
@@ -420,7 +423,7 @@ class _SnippetWriter:
                 self.output.mux(packet)
         self.close()
         width, height = self.geometry.size
-        return self.frames, width, height, window, has_audio
+        return self.frames, width, height, has_audio
 
     def _open_streams(self, frame: av.VideoFrame, sample_aspect: Fraction | None) -> None:
         self.geometry = _geometry(frame, sample_aspect)

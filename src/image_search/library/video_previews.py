@@ -38,7 +38,7 @@ class OriginalVideo:
 
     @property
     def url(self) -> str:
-        return f"/api/v1/videos/{self.asset_id}/original"
+        return original_url(self.asset_id)
 
     @property
     def preview_window(self) -> tuple[float, float]:
@@ -64,11 +64,16 @@ class FaceSnippet:
 
     @property
     def original_url(self) -> str:
-        return f"/api/v1/videos/{self.asset_id}/original"
+        return original_url(self.asset_id)
 
     @property
     def transcode_url(self) -> str:
         return transcode_url(self.asset_id, self.start, self.end)
+
+
+def original_url(asset_id: int) -> str:
+    """The API path of the original video file."""
+    return f"/api/v1/videos/{asset_id}/original"
 
 
 def transcode_url(asset_id: int, start: float, end: float) -> str:
@@ -108,19 +113,7 @@ class VideoPreviewService:
         Raises ``NotFoundError`` (unknown asset, or its file is gone), ``InvalidInputError``
         (the asset is a photo), ``MediaError`` (the file cannot be opened as a video).
         """
-        asset = self.session.get(Asset, asset_id)
-        if asset is None:
-            raise NotFoundError(f"asset {asset_id} does not exist")
-        if asset.kind != AssetKind.VIDEO:
-            raise InvalidInputError(f"asset {asset_id} is a photo, not a video")
-        path = Path(asset.path)
-        if asset.status == AssetStatus.MISSING or not path.is_file():
-            raise NotFoundError(f"the file of asset {asset_id} is missing: {asset.path}")
-        facts = probe_streams(path)
-        if facts.video_codec is None:
-            raise MediaError(f"asset {asset_id} has no video stream")
-        duration = asset.duration if asset.duration else facts.duration
-        return OriginalVideo(asset_id, path, decide_playback(facts), duration)
+        return self._original(self._video_asset(asset_id))
 
     def face_snippet(self, face_id: int) -> FaceSnippet:
         """The snippet window of a video face (``snippet_window`` around its timestamp).
@@ -135,7 +128,7 @@ class VideoPreviewService:
         asset = self.session.get(Asset, face.asset_id)
         if asset is None or asset.kind != AssetKind.VIDEO or face.video_timestamp is None:
             raise InvalidInputError(f"face {face_id} is in a photo, not in a video")
-        video = self.original(asset.id)
+        video = self._original(asset)
         if not video.duration:
             raise MediaError(f"the length of video {asset.id} is unknown")
         timestamp = min(max(face.video_timestamp, 0.0), video.duration)
@@ -160,15 +153,34 @@ class VideoPreviewService:
         ``InvalidInputError`` for a bad window (``snippets.check_window``), ``MediaError``
         with the reason when the video cannot be decoded there.
         """
-        video = self.original(asset_id)
+        asset = self._video_asset(asset_id)
+        video = self._original(asset)
         check_window(start, end, video.duration)
         if video.duration is not None:
             end = min(end, video.duration)
-        asset = self.session.get(Asset, asset_id)
-        assert asset is not None
         return self.cache.get(
             video.path, _content_key(asset), round(start * 1000), round(end * 1000)
         )
+
+    def _video_asset(self, asset_id: int) -> Asset:
+        asset = self.session.get(Asset, asset_id)
+        if asset is None:
+            raise NotFoundError(f"asset {asset_id} does not exist")
+        if asset.kind != AssetKind.VIDEO:
+            raise InvalidInputError(f"asset {asset_id} is a photo, not a video")
+        return asset
+
+    @staticmethod
+    def _original(asset: Asset) -> OriginalVideo:
+        """``original`` of a video asset already looked up."""
+        path = Path(asset.path)
+        if asset.status == AssetStatus.MISSING or not path.is_file():
+            raise NotFoundError(f"the file of asset {asset.id} is missing: {asset.path}")
+        facts = probe_streams(path)
+        if facts.video_codec is None:
+            raise MediaError(f"asset {asset.id} has no video stream")
+        duration = asset.duration if asset.duration else facts.duration
+        return OriginalVideo(asset.id, path, decide_playback(facts), duration)
 
 
 def _content_key(asset: Asset) -> str:

@@ -34,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty, SimpleQueue
+from stat import S_ISDIR
 from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -57,7 +58,7 @@ from image_search.config import Settings
 from image_search.db.engine import read_only, session_scope
 from image_search.jobs.index_job import enqueue_index
 from image_search.jobs.runner import JobRunner
-from image_search.library.repository import AssetRepository
+from image_search.library.repository import AssetRepository, folder_prefix
 from image_search.library.scanner import is_skipped_file, is_skipped_folder, walk_files
 from image_search.library.service import PathChange, ScanService
 
@@ -130,11 +131,16 @@ def _signature(path: str) -> Signature:
         info = os.stat(path)
     except OSError:
         return None
-    return (os.path.isdir(path), info.st_size, info.st_mtime_ns)
+    return (S_ISDIR(info.st_mode), info.st_size, info.st_mtime_ns)
 
 
 def _below(path: str, folder: str) -> bool:
-    return path.startswith(folder.rstrip("/") + "/")
+    return path.startswith(folder_prefix(folder))
+
+
+def _outermost(roots: list[str]) -> list[str]:
+    """The roots not inside another one (a recursive watch or scan of those covers all)."""
+    return [r for r in roots if not any(_below(r, other) for other in roots)]
 
 
 class LibraryWatcher:
@@ -224,7 +230,7 @@ class LibraryWatcher:
         with session_scope(read_only(self.factory)) as session:
             listed = AssetRepository(session).library_roots()
         roots = sorted((r for r in listed if os.path.isdir(r)), key=len, reverse=True)
-        outer = [r for r in roots if not any(_below(r, other) for other in roots)]
+        outer = _outermost(roots)
         for gone in set(self._watches) - set(outer):
             if self._observer is not None:
                 self._observer.unschedule(self._watches.pop(gone))
@@ -348,10 +354,11 @@ class LibraryWatcher:
         is_dir = is_dir or (previous is not None and previous.is_dir)
         self._pending[path] = _Pending(now, is_dir, _signature(path))
 
-    def _settled(self, now: float) -> list[tuple[str, bool]]:
+    def _settled(self, now: float) -> list[tuple[str, bool, bool]]:
         """Pending paths quiet for the debounce time whose signature did not change since
-        their last event; a changed one (written without events) waits again."""
-        ready: list[tuple[str, bool]] = []
+        their last event, as (path, an event said "folder", is a folder now); a changed one
+        (written without events) waits again."""
+        ready: list[tuple[str, bool, bool]] = []
         for path, entry in list(self._pending.items()):
             if now - entry.since < self.debounce:
                 continue
@@ -359,7 +366,7 @@ class LibraryWatcher:
             if signature != entry.signature:
                 entry.since, entry.signature = now, signature
                 continue
-            ready.append((path, entry.is_dir))
+            ready.append((path, entry.is_dir, signature is not None and signature[0]))
             del self._pending[path]
         return ready
 
@@ -403,11 +410,11 @@ class LibraryWatcher:
         try:
             service = self._service(session, changes)
             files: dict[str, list[Path]] = {}
-            for path, was_dir in ready:
-                root = self._root_of(path, was_dir or os.path.isdir(path))
+            for path, was_dir, is_dir in ready:
+                root = self._root_of(path, was_dir or is_dir)
                 if root is None:
                     continue
-                if os.path.isdir(path):
+                if is_dir:
                     self._take_folder(service, path, now)
                 elif path == root:
                     continue  # a root gone (a share offline?): the reconcile decides
@@ -422,7 +429,7 @@ class LibraryWatcher:
             session.commit()
         except Exception:
             session.rollback()
-            for path, was_dir in ready:  # try them again later
+            for path, was_dir, _ in ready:  # try them again later
                 self._pending.setdefault(path, _Pending(now, was_dir, _signature(path)))
             raise
         finally:
@@ -450,17 +457,14 @@ class LibraryWatcher:
         some, or when registered files still wait for hashing (a run interrupted before its
         job was queued). Returns the changes (also given to ``on_changes``)."""
         self._refresh_roots()
-        outer = [r for r in self.roots if not any(_below(r, other) for other in self.roots)]
         changes: list[PathChange] = []
         scheduled = False
         session = self.factory()
         try:
             service = self._service(session, changes)
-            service.register_roots([Path(root) for root in sorted(outer)])
-            if (
-                any(change.needs_processing for change in changes)
-                or AssetRepository(session).has_unhashed()
-            ):
+            service.register_roots([Path(root) for root in sorted(_outermost(self.roots))])
+            # needing_hash(1): any file registered but not hashed yet.
+            if any(change.needs_processing for change in changes) or service.assets.needing_hash(1):
                 self.scheduler.schedule(session)
                 scheduled = True
             session.commit()

@@ -219,11 +219,6 @@ def _classify(error: str, stage: str | None, kind: str | None) -> str:
     return OTHER
 
 
-def cause_ids() -> list[str]:
-    """Every cause id, in the catalogue's order."""
-    return list(CAUSES)
-
-
 def fix_command(cause_id: str, path: str, kind: str | None) -> str | None:
     """A shell command that fixes one asset of this cause, or None: for ``unsupported_codec``
     (and a video of ``unsupported_format``) an ffmpeg conversion to ``<name>-h264.mp4`` next

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from image_search.db.base import utcnow
-from image_search.library.models import Asset, AssetStatus, Stage
+from image_search.library.models import Asset
+from image_search.library.repository import AssetRepository
 
 # Ids per IN (...) list: below SQLite's default host-parameter limit.
 IN_CHUNK = 900
@@ -61,31 +61,12 @@ class RecoveryRepository:
             found.update({int(i): str(s) for i, s in rows})
         return found
 
-    def count(self, status: str) -> int:
-        return int(
-            self.session.scalar(select(func.count(Asset.id)).where(Asset.status == status)) or 0
-        )
-
     def requeue(self, ids: Sequence[int]) -> int:
-        """Put the failed assets among ``ids`` back at the start of the work list: status
-        pending, stage discovered (classified and hashed again: the file may have been
-        replaced), error cleared, ``attempts`` and ``last_attempt_at`` kept. Returns how many
-        changed."""
-        changed = 0
-        for chunk in _chunks(ids):
-            result = self.session.execute(
-                update(Asset)
-                .where(Asset.id.in_(chunk), Asset.status == AssetStatus.FAILED)
-                .values(
-                    status=AssetStatus.PENDING,
-                    stage=Stage.DISCOVERED,
-                    error=None,
-                    error_stage=None,
-                    updated_at=utcnow(),
-                )
-            )
-            changed += int(result.rowcount or 0)  # type: ignore[attr-defined]
-        return changed
+        """Put the failed assets among ``ids`` back at the start of the work list
+        (``AssetRepository.reset_failed``: status pending, stage discovered, error cleared,
+        ``attempts`` and ``last_attempt_at`` kept). Returns how many changed."""
+        assets = AssetRepository(self.session)
+        return sum(assets.reset_failed(chunk) for chunk in _chunks(ids))
 
     def move_status(self, ids: Sequence[int], source: str, target: str) -> int:
         """Assets among ``ids`` with status ``source`` get status ``target``; the error, its
@@ -96,7 +77,7 @@ class RecoveryRepository:
             result = self.session.execute(
                 update(Asset)
                 .where(Asset.id.in_(chunk), Asset.status == source)
-                .values(status=target, updated_at=utcnow())
+                .values(status=target)
             )
             changed += int(result.rowcount or 0)  # type: ignore[attr-defined]
         return changed

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from pydantic import Field
 
 from image_search.api.schemas import CamelModel, ItemResultSchema, Page
-from image_search.recovery.causes import Cause
 from image_search.recovery.service import ActionOutcome, CauseGroup, FailedAsset, RecoveryOverview
 
 
@@ -25,10 +24,6 @@ class CauseSchema(CamelModel):
     id: str
     title: str
     guidance: str
-
-    @classmethod
-    def build(cls, cause: Cause) -> CauseSchema:
-        return cls(id=cause.id, title=cause.title, guidance=cause.guidance)
 
 
 class RecoveryAssetSchema(CamelModel):
@@ -74,7 +69,7 @@ class CauseGroupSchema(CamelModel):
     @classmethod
     def build(cls, group: CauseGroup) -> CauseGroupSchema:
         return cls(
-            cause=CauseSchema.build(group.cause),
+            cause=CauseSchema.model_validate(group.cause),
             count=group.count,
             assets=[RecoveryAssetSchema.build(a) for a in group.assets],
         )

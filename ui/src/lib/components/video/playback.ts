@@ -35,16 +35,27 @@ export function forcedMode(): ClipMode | null {
 	return value === 'transcode' || value === 'original' ? value : null;
 }
 
+/** The original when this browser can play its MIME type (or the URL forces a mode), else the
+ * transcode. */
+export function chooseMode(mimeType: string | null | undefined): ClipMode {
+	return forcedMode() ?? (browserPlays(mimeType) ? 'original' : 'transcode');
+}
+
+/** The transcode of the window `start`..`end` (seconds of the video): its own timeline runs
+ * from 0 to end - start. */
+export function transcodeSource(url: string, start: number, end: number): ClipSource {
+	return { mode: 'transcode', url, start: 0, end: end - start };
+}
+
 /** The source to play: the original from `start` to `end` when the browser can play it (or
- * the URL forces it), else the transcode, whose own timeline runs from 0 to end - start. */
+ * the URL forces it), else the transcode (`transcodeSource`). */
 export function chooseSource(
 	original: { url: string; mimeType?: string | null },
 	transcodeUrl: string,
 	start: number,
 	end: number
 ): ClipSource {
-	const mode = forcedMode() ?? (browserPlays(original.mimeType) ? 'original' : 'transcode');
-	return mode === 'original'
-		? { mode, url: `${original.url}#t=${start},${end}`, start, end }
-		: { mode, url: transcodeUrl, start: 0, end: end - start };
+	return chooseMode(original.mimeType) === 'original'
+		? { mode: 'original', url: `${original.url}#t=${start},${end}`, start, end }
+		: transcodeSource(transcodeUrl, start, end);
 }
